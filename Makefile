@@ -1,0 +1,55 @@
+# The course's commands. `make course` opens the lessons, `make test` runs every check.
+# Both create the virtual environment in .venv first if it is missing or out of date.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.bpcourse-installed
+# JupyterLab refuses to run as root unless told it is deliberate (containers, Binder-like hosts).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: course test lint typecheck pytest lessons demo benchmarks clean-venv help
+
+help:
+	@echo "make course      set up .venv if needed and open the lessons in JupyterLab"
+	@echo "make test        set up .venv if needed and run lint, type check and all tests"
+	@echo "make lessons     regenerate lessons/ from solutions/ with nbgrader"
+	@echo "make demo        the slider explorers as a Voila dashboard (no code on screen)"
+	@echo "make benchmarks  run the speed benchmarks (prints ratios, not part of the tests)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bpcourse needs Python 3.10 or newer, found " + sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# rfc3987-syntax builds a grammar at import and costs every Jupyter process ~2 s; nothing
+	# in the course validates URIs against it, so it is removed (pip check stays clean).
+	-$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
+	touch $(STAMP)
+
+course: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) lessons/
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+lessons: $(STAMP)
+	$(BIN)/python -m bpcourse.cli release-all
+
+demo: $(STAMP)
+	$(BIN)/voila $(ROOT_FLAG) demos/explorers.ipynb
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)
