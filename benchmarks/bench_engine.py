@@ -1,0 +1,207 @@
+"""Speed of bpcourse.engine against micrograd on the same scalar graphs.
+
+Two workloads, each timed as forward build + backward (``time.perf_counter``; freeing the
+graph afterwards is not timed):
+
+- ``mlp``: a small multilayer perceptron on scalars (ReLU hidden layers, linear output,
+  squared-error loss summed over a batch): several thousand nodes.
+- ``chain``: a long chain ``v = v * w + c`` of ``2 * length`` operations.
+
+The two engines run alternately, so that load on a shared machine hits both alike. The
+report gives the fastest and the median time of each; the speed-up is the ratio of the
+fastest times (the least disturbed runs, as ``timeit`` advises).
+
+micrograd (``pip install micrograd``) is the reference; if it cannot be imported only
+bpcourse is timed. Both are timed with Python's cyclic garbage collector on (as learners run
+them; micrograd's closures form reference cycles that the collector has to find) and off (the
+arithmetic and bookkeeping alone). micrograd sorts its graph recursively, so the recursion
+limit is raised for the chain workload (it would raise ``RecursionError`` past about 1000
+nodes otherwise).
+
+Run: ``python benchmarks/bench_engine.py [--repeats 15] [--chain 5000] [--gc both]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from bpcourse.engine import Value
+
+try:
+    from micrograd.engine import Value as MicrogradValue
+except ImportError:  # the reference is optional
+    MicrogradValue = None
+
+
+def make_mlp_workload(
+    value_cls: Any, sizes: tuple[int, ...] = (6, 16, 16, 1), batch: int = 8, seed: int = 0
+) -> Callable[[], Any]:
+    """Return a function that builds the MLP loss graph with ``value_cls`` and backpropagates.
+
+    The parameters and data are drawn once from ``default_rng(seed)`` as plain floats, so both
+    engines build exactly the same graph (same operations in the same order).
+    """
+    rng = np.random.default_rng(seed)
+    weights = [
+        rng.normal(0.0, 1.0 / np.sqrt(m), size=(m, n)).tolist()
+        for m, n in itertools.pairwise(sizes)
+    ]
+    biases = [rng.normal(0.0, 0.1, size=n).tolist() for n in sizes[1:]]
+    X = rng.normal(size=(batch, sizes[0])).tolist()
+    y = rng.normal(size=batch).tolist()
+
+    def run() -> Any:
+        W = [[[value_cls(w) for w in row] for row in layer] for layer in weights]
+        b = [[value_cls(v) for v in layer] for layer in biases]
+        loss = value_cls(0.0)
+        for x_row, target in zip(X, y):
+            h: list[Any] = [value_cls(v) for v in x_row]
+            for layer, (W_l, b_l) in enumerate(zip(W, b)):
+                out = []
+                for j in range(len(b_l)):
+                    act = b_l[j]
+                    for i in range(len(h)):
+                        act = act + W_l[i][j] * h[i]
+                    out.append(act.relu() if layer < len(W) - 1 else act)
+                h = out
+            diff = h[0] - target
+            loss = loss + diff * diff
+        loss.backward()
+        return loss
+
+    return run
+
+
+def make_chain_workload(value_cls: Any, length: int = 5000) -> Callable[[], Any]:
+    """Return a function that applies ``v = v * 1.0001 + 0.001`` ``length`` times, then backward."""
+
+    def run() -> Any:
+        v = value_cls(0.5)
+        for _ in range(length):
+            v = v * 1.0001 + 0.001
+        v.backward()
+        return v
+
+    return run
+
+
+def count_nodes(root: Value) -> int:
+    """Number of nodes in a bpcourse graph (for the report)."""
+    from bpcourse.engine import topological_order
+
+    return len(topological_order(root))
+
+
+def time_pair(
+    ours: Callable[[], Any], reference: Callable[[], Any] | None, repeats: int
+) -> tuple[list[float], list[float] | None]:
+    """Times of ``repeats`` runs of ``ours()`` and of ``reference()``, run alternately.
+
+    Which of the two goes first alternates too; each gets one warm-up run. The graph a run
+    returns is released after its timer stops: freeing it is not timed. With the garbage
+    collector off, it is run between timed runs so that memory does not pile up.
+    """
+    funcs = [ours] if reference is None else [ours, reference]
+    for fn in funcs:
+        fn()
+    times: list[list[float]] = [[] for _ in funcs]
+    for rep in range(repeats):
+        order = range(len(funcs)) if rep % 2 == 0 else reversed(range(len(funcs)))
+        for k in order:
+            start = time.perf_counter()
+            root = funcs[k]()
+            times[k].append(time.perf_counter() - start)
+            del root
+            if not gc.isenabled():
+                gc.collect()
+    return times[0], (times[1] if reference is not None else None)
+
+
+def run(
+    repeats: int = 15, chain: int = 5000, gc_modes: Sequence[str] = ("on", "off")
+) -> dict[str, dict[str, float]]:
+    """Time every workload in every garbage-collector mode, print a line each, return rows.
+
+    Returns:
+        ``{"<workload> gc <mode>": {"nodes", "bpcourse_min_s", and with micrograd also
+        "micrograd_min_s", "speedup"}}``.
+    """
+    results: dict[str, dict[str, float]] = {}
+    workloads = {
+        "mlp": lambda cls: make_mlp_workload(cls),
+        "chain": lambda cls: make_chain_workload(cls, chain),
+    }
+    print(f"Python {platform.python_version()}, {reference_description()}")
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, 10 * chain + 1000))
+    try:
+        for mode in gc_modes:
+            gc.collect()
+            if mode == "off":
+                gc.disable()
+            for name, make in workloads.items():
+                ours_fn = make(Value)
+                ref_fn = None if MicrogradValue is None else make(MicrogradValue)
+                nodes = count_nodes(ours_fn())
+                ours, ref = time_pair(ours_fn, ref_fn, repeats)
+                row = {"nodes": float(nodes), "bpcourse_min_s": min(ours)}
+                line = (
+                    f"gc {mode:3s} {name:5s} {nodes:5d} nodes  bpcourse {min(ours) * 1e3:6.2f} ms"
+                    f" (median {statistics.median(ours) * 1e3:6.2f})"
+                )
+                if ref is not None:
+                    speedup = min(ref) / min(ours)
+                    row.update(micrograd_min_s=min(ref), speedup=speedup)
+                    line += (
+                        f"  micrograd {min(ref) * 1e3:6.2f} ms"
+                        f" (median {statistics.median(ref) * 1e3:6.2f})  speed-up x{speedup:.2f}"
+                    )
+                results[f"{name} gc {mode}"] = row
+                print(line)
+                gc.collect()
+            gc.enable()
+    finally:
+        gc.enable()
+        sys.setrecursionlimit(old_limit)
+    return results
+
+
+def reference_description() -> str:
+    """Which micrograd is timed, or why none is."""
+    if MicrogradValue is None:
+        return "micrograd not importable: timing bpcourse only (pip install micrograd)"
+    try:
+        from importlib.metadata import version
+
+        return f"micrograd {version('micrograd')}"
+    except Exception:  # installed without metadata
+        return "micrograd (version unknown)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--chain", type=int, default=5000, help="chain length (steps)")
+    parser.add_argument(
+        "--gc",
+        choices=["on", "off", "both"],
+        default="both",
+        help="time with Python's cyclic garbage collector on (as users run), off, or both",
+    )
+    args = parser.parse_args(argv)
+    run(args.repeats, args.chain, ["on", "off"] if args.gc == "both" else [args.gc])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
