@@ -1,0 +1,349 @@
+"""Slider explorers for lectures and self-study: one line in a blank notebook each.
+
+>>> from bpcourse.widgets import gradient_flow_explorer
+>>> gradient_flow_explorer()          # doctest: +SKIP
+
+Each explorer is an :class:`Explorer`, an ``ipywidgets.VBox`` holding its controls, a PNG
+image of the current figure, a progress bar for long runs and a message line. The explorers
+only wire controls to :mod:`bpcourse.dynamics` (the numbers) and :mod:`bpcourse.plots` (the
+pictures); they compute nothing themselves.
+
+Design choices that keep them usable live and headless:
+
+- sliders use ``continuous_update=False``: the figure is recomputed when a slider is
+  released, not for every pixel of a drag;
+- the figure is rendered to PNG bytes into an ``ipywidgets.Image``, so an update is one
+  message to the browser, and a test can see that the picture changed;
+- updates run synchronously in the kernel (no threads, timers or event loops are started), so
+  executing a notebook with nbclient, nbval or nbgrader never waits on a widget;
+- an exception during an update is shown as a readable message in the explorer (and kept in
+  ``explorer.last_error``) instead of disappearing into a log.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as widgets
+
+from bpcourse import data, dynamics, plots
+from bpcourse._validate import (
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    describe,
+)
+
+__all__ = [
+    "GRADIENT_FLOW_DEFAULTS",
+    "LEARNING_RATE_DEFAULTS",
+    "Explorer",
+    "gradient_flow_explorer",
+    "learning_rate_explorer",
+]
+
+GRADIENT_FLOW_DEFAULTS: Mapping[str, Any] = {
+    "depth": 10,
+    "width": 30,
+    "activation": "sigmoid",
+    "init": "xavier",
+    "lr": 0.1,
+    "clip": False,
+    "clip_threshold": 1.0,
+    "max_depth": 50,
+    "max_width": 128,
+    "num_epochs": 8,
+    "n_samples": 32,
+    "seed": 0,
+}
+"""Defaults of :func:`gradient_flow_explorer`, chosen so that an update stays under ~100 ms
+at every depth from 1 to 50 (see ``benchmarks/bench_widgets.py``)."""
+
+LEARNING_RATE_DEFAULTS: Mapping[str, Any] = {
+    "lr": 0.1,
+    "optimizer": "sgd",
+    "num_epochs": 100,
+    "dataset": "sine",
+    "activation": "tanh",
+    "hidden": 16,
+    "seed": 0,
+}
+"""Defaults of :func:`learning_rate_explorer`: on the noisy sine, full-batch SGD is slow at
+0.001, good near 0.3, oscillates near 0.7 and diverges from about 0.9."""
+
+_OPTIMIZER_LABELS = (("SGD", "sgd"), ("momentum", "momentum"), ("Adam", "adam"))
+
+
+class Explorer(widgets.VBox):
+    """A VBox of controls, a figure, a progress bar and a message line.
+
+    Attributes:
+        controls: the input widgets by name (``explorer.controls["depth"].value = 20``
+            triggers an update, exactly like moving the slider).
+        image: the ``ipywidgets.Image`` showing the current figure as PNG.
+        progress: an ``ipywidgets.IntProgress`` shown during long updates.
+        message: an ``ipywidgets.HTML`` line with the last error, if any.
+        last_error: the exception of the last failed update, or ``None``.
+        n_updates: number of completed updates (successful or not).
+
+    Args:
+        controls: name -> widget with a ``value``.
+        render: called as ``render(values, progress)`` with the controls' values and a
+            progress callback ``progress(done, total)``; returns PNG bytes.
+        rows: how to lay the controls out, as lists of control names.
+    """
+
+    def __init__(
+        self,
+        controls: Mapping[str, widgets.ValueWidget],
+        render: Callable[[dict[str, Any], Callable[[int, int], None]], bytes],
+        rows: list[list[str]],
+    ) -> None:
+        self.controls = dict(controls)
+        self._render = render
+        self.image = widgets.Image(format="png")
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="running", layout=widgets.Layout(visibility="hidden")
+        )
+        self.message = widgets.HTML("")
+        self.last_error: BaseException | None = None
+        self.n_updates = 0
+        boxes = [widgets.HBox([self.controls[name] for name in row]) for row in rows]
+        super().__init__([*boxes, self.progress, self.image, self.message])
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _on_change(self, change: Mapping[str, Any]) -> None:
+        self.update()
+
+    def _report_progress(self, done: int, total: int) -> None:
+        total = max(int(total), 1)
+        # at most ~20 messages to the browser per run, however many epochs
+        if done >= total or int(done) % max(total // 20, 1) == 0:
+            self.progress.max = total
+            self.progress.value = min(int(done), total)
+
+    def update(self) -> None:
+        """Recompute and redraw from the current control values.
+
+        An exception is shown in ``message`` and kept in ``last_error``; the previous picture
+        stays on screen so the explorer remains usable.
+        """
+        self.progress.value = 0
+        self.progress.layout.visibility = "visible"
+        try:
+            self.image.value = self._render(self.values(), self._report_progress)
+        except Exception as exc:  # shown to the user, never swallowed
+            self.last_error = exc
+            self.message.value = (
+                '<span style="color:#b00020"><b>Could not update:</b> '
+                f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</span>"
+            )
+        else:
+            self.last_error = None
+            self.message.value = ""
+        finally:
+            self.progress.layout.visibility = "hidden"
+            self.n_updates += 1
+
+
+def _options(overrides: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise TypeError(f"unexpected option(s) {unknown}; the options are {sorted(defaults)}")
+    return {**defaults, **overrides}
+
+
+def _log_slider(description: str, value: float, low: float, high: float) -> widgets.FloatLogSlider:
+    return widgets.FloatLogSlider(
+        value=value,
+        base=10,
+        min=math.log10(low),
+        max=math.log10(high),
+        step=0.05,
+        description=description,
+        readout_format=".3g",
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
+
+
+def gradient_flow_explorer(**options: Any) -> Explorer:
+    """Depth, activation and initialisation against per-layer gradient norms.
+
+    The left panel shows, for a freshly initialised network of ``depth`` hidden layers, the
+    norm of each layer's gradient ($\\|\\partial L/\\partial b^l\\|$) on a log scale, next to
+    the theoretical scaling where one is known (sigmoid's 1/4 bound, He's variance-preserving
+    ReLU). The right panel shows how far the first, a middle and the last layer move during a
+    short full-batch training run with the chosen learning rate and clipping.
+
+    Args:
+        **options: any of :data:`GRADIENT_FLOW_DEFAULTS`: ``depth``, ``width``,
+            ``activation`` ("sigmoid", "tanh", "relu"), ``init`` ("normal", "xavier", "he"),
+            ``lr``, ``clip`` (bool), ``clip_threshold``, ``max_depth``, ``max_width``,
+            ``num_epochs`` (steps of the short run), ``n_samples``, ``seed``.
+
+    Returns:
+        An :class:`Explorer` with controls ``"depth"``, ``"learning rate"``, ``"activation"``,
+        ``"init"``, ``"width"``, ``"clip"`` and ``"clip threshold"``.
+
+    Example:
+        >>> explorer = gradient_flow_explorer(depth=5)
+        >>> explorer.controls["depth"].value = 20      # recomputes and redraws
+        >>> explorer.last_error is None
+        True
+    """
+    o = _options(options, GRADIENT_FLOW_DEFAULTS)
+    max_depth = check_positive_int("max_depth", o["max_depth"])
+    max_width = check_positive_int("max_width", o["max_width"])
+    depth = check_positive_int("depth", o["depth"])
+    width = check_positive_int("width", o["width"])
+    if depth > max_depth or width > max_width:
+        raise ValueError(
+            f"depth, width: expected at most max_depth={max_depth} and max_width={max_width}, "
+            f"got depth={depth}, width={width}"
+        )
+    activations = ["sigmoid", "tanh", "relu"]
+    inits = ["normal", "xavier", "he"]
+    check_choice("activation", o["activation"], activations)
+    check_choice("init", o["init"], inits)
+    if not isinstance(o["clip"], bool):
+        raise TypeError(f"clip: expected True or False, got {describe(o['clip'])}")
+    lr = check_positive_number("lr", o["lr"])
+    threshold = check_positive_number("clip_threshold", o["clip_threshold"])
+    num_epochs = check_positive_int("num_epochs", o["num_epochs"])
+    n_samples = check_positive_int("n_samples", o["n_samples"], minimum=8)
+    seed = check_positive_int("seed", o["seed"], minimum=0)
+
+    slider_style = {"description_width": "initial"}
+    controls: dict[str, widgets.ValueWidget] = {
+        "depth": widgets.IntSlider(
+            value=depth,
+            min=1,
+            max=max_depth,
+            description="depth",
+            continuous_update=False,
+            style=slider_style,
+        ),
+        "width": widgets.IntSlider(
+            value=width,
+            min=2,
+            max=max_width,
+            description="width",
+            continuous_update=False,
+            style=slider_style,
+        ),
+        "activation": widgets.Dropdown(
+            options=activations, value=o["activation"], description="activation"
+        ),
+        "init": widgets.Dropdown(options=inits, value=o["init"], description="init"),
+        "learning rate": _log_slider("learning rate", lr, 1e-3, 10.0),
+        "clip": widgets.Checkbox(value=o["clip"], description="clip", indent=False),
+        "clip threshold": _log_slider("clip threshold", threshold, 1e-2, 1e2),
+    }
+    view = plots.GradientFlowFigure()
+
+    def render(values: dict[str, Any], progress: Callable[[int, int], None]) -> bytes:
+        clip = ("norm", values["clip threshold"]) if values["clip"] else None
+        report = dynamics.gradient_flow_experiment(
+            values["depth"],
+            values["width"],
+            values["activation"],
+            values["init"],
+            values["learning rate"],
+            clip,
+            num_epochs=num_epochs,
+            seed=seed,
+            n_samples=n_samples,
+        )
+        view.update(report)
+        return view.to_png()
+
+    return Explorer(
+        controls,
+        render,
+        rows=[
+            ["depth", "width", "activation", "init"],
+            ["learning rate", "clip", "clip threshold"],
+        ],
+    )
+
+
+def learning_rate_explorer(**options: Any) -> Explorer:
+    """Learning rate and optimizer against training and validation loss curves.
+
+    Moving the learning rate shows the four regimes of gradient descent: too small (slow),
+    good, too large (oscillating) and far too large (diverging, drawn as a cross with
+    "diverged at epoch k"). The run is full-batch, seeded, and restarts from the same
+    initial weights for every setting.
+
+    Args:
+        **options: any of :data:`LEARNING_RATE_DEFAULTS`: ``lr``, ``optimizer`` ("sgd",
+            "momentum", "adam"), ``num_epochs``, ``dataset`` ("sine", "iris", "moons",
+            "spirals"), ``activation``, ``hidden`` (units of the hidden layer), ``seed``.
+
+    Returns:
+        An :class:`Explorer` with controls ``"learning rate"``, ``"optimizer"``, ``"epochs"``
+        and ``"data set"``.
+
+    Example:
+        >>> explorer = learning_rate_explorer()
+        >>> explorer.controls["learning rate"].value = 5.0   # diverges, shown on the plot
+        >>> explorer.last_error is None
+        True
+    """
+    o = _options(options, LEARNING_RATE_DEFAULTS)
+    lr = check_positive_number("lr", o["lr"])
+    optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in _OPTIMIZER_LABELS])
+    num_epochs = check_positive_int("num_epochs", o["num_epochs"])
+    datasets = ["sine", "iris", "moons", "spirals"]
+    dataset = check_choice("dataset", o["dataset"], datasets)
+    activation = check_choice("activation", o["activation"], ["sigmoid", "tanh", "relu"])
+    hidden = check_positive_int("hidden", o["hidden"])
+    seed = check_positive_int("seed", o["seed"], minimum=0)
+
+    controls: dict[str, widgets.ValueWidget] = {
+        "learning rate": _log_slider("learning rate", lr, 1e-3, 30.0),
+        "optimizer": widgets.Dropdown(
+            options=list(_OPTIMIZER_LABELS), value=optimizer, description="optimizer"
+        ),
+        "epochs": widgets.IntSlider(
+            value=num_epochs,
+            min=min(10, num_epochs),
+            max=max(1000, num_epochs),
+            step=10,
+            description="epochs",
+            continuous_update=False,
+        ),
+        "data set": widgets.Dropdown(options=datasets, value=dataset, description="data set"),
+    }
+
+    def render(values: dict[str, Any], progress: Callable[[int, int], None]) -> bytes:
+        dataset = data.load_dataset(values["data set"], seed=seed)
+        result = dynamics.train(
+            dataset,
+            lr=values["learning rate"],
+            optimizer=values["optimizer"],
+            num_epochs=values["epochs"],
+            layer_sizes=(dataset.n_features, hidden, dataset.n_outputs),
+            activation=activation,
+            seed=seed,
+            progress=progress,
+        )
+        label = dict((v, k) for k, v in _OPTIMIZER_LABELS)[values["optimizer"]]
+        fig = plots.plot_loss_curves(
+            result,
+            labels=[label],
+            title=f"{values['data set']}: {label}, lr = {values['learning rate']:.3g}",
+        )
+        return plots.figure_to_png(fig, dpi=72)
+
+    return Explorer(controls, render, rows=[["learning rate", "optimizer"], ["epochs", "data set"]])
