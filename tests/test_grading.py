@@ -230,3 +230,9 @@ def test_reload_after_tampering_still_detects() -> None:
         """
     )
     assert out.stdout.strip() == "GradingTamperError", out.stdout + out.stderr
+
+
+def test_sympy_forms_with_complex_intermediates_pass() -> None:
+    expected = sp.cos(w)
+    G.check_sympy(sp.cos(w).rewrite(sp.exp), expected, "d")
+    G.check_sympy(sp.diff(sp.sin(w).rewrite(sp.exp), w), expected, "d")
