@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -48,18 +49,28 @@ __all__ = [
     "GRADIENT_NORM_KINDS",
     "INPUT_DISTRIBUTIONS",
     "SATURATION_RULES",
+    "GradientCost",
     "GradientFlowReport",
     "GradientScalePrediction",
     "LayerStatistics",
+    "RNNTrainResult",
     "TrainResult",
+    "delay_task",
+    "early_stopping_epoch",
+    "gradient_cost",
     "gradient_flow_experiment",
+    "largest_stable_lr",
     "layer_gradient_norms",
     "layer_statistics",
     "quadratic_descent",
     "quadratic_descent_2d",
     "quadratic_regime",
+    "rnn_gradient_norms",
+    "sgd_epoch",
     "theoretical_gradient_scale",
+    "trace_gradient_norms",
     "train",
+    "train_rnn",
 ]
 
 
@@ -1022,3 +1033,545 @@ def quadratic_descent_2d(
                 break
             out.append(x.copy())
     return np.array(out)
+
+
+# --- reference helpers of the lesson 04 and 05 exercises --------------------------------------
+
+
+def largest_stable_lr(hessian: Any) -> float:
+    r"""The largest learning rate for which gradient descent converges on a quadratic.
+
+    On $f(\theta) = \tfrac12 \theta^\top H \theta$ (or any loss near a minimum, with $H$ its
+    Hessian) one step multiplies the component of $\theta$ along the eigenvector of eigenvalue
+    $\lambda$ by $1 - \eta\lambda$. Every component shrinks when $|1 - \eta\lambda| < 1$ for
+    all eigenvalues, i.e. $\eta < 2 / \lambda_\max$: the steepest direction sets the limit.
+
+    Args:
+        hessian: a curvature $c > 0$ (a number, for $f(x) = \tfrac{c}{2}x^2$) or a symmetric
+            ``(n, n)`` matrix $H$ with at least one positive eigenvalue.
+
+    Returns:
+        $2 / \lambda_\max(H)$ (or $2/c$).
+
+    Raises:
+        ValueError: for a non-square or non-symmetric matrix, or one without positive
+            curvature (then no learning rate is too large).
+
+    Example:
+        >>> largest_stable_lr(4.0)
+        0.5
+        >>> largest_stable_lr([[1.0, 0.0], [0.0, 10.0]])
+        0.2
+    """
+    H = as_array("hessian", hessian, ndim=(0, 2))
+    if H.ndim == 0:
+        return 2.0 / check_positive_number("hessian", float(H))
+    n, m = H.shape
+    if n != m or n == 0:
+        raise ValueError(f"hessian: expected a square (n, n) matrix, got shape {H.shape}")
+    scale = max(float(np.max(np.abs(H))), 1e-300)
+    if not np.allclose(H, H.T, rtol=0.0, atol=1e-10 * scale):
+        raise ValueError("hessian: expected a symmetric matrix (a Hessian is symmetric)")
+    top = float(np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+    if top <= 0:
+        raise ValueError(
+            f"hessian: expected a positive largest eigenvalue, got {top:.3g}; without "
+            "positive curvature no learning rate is too large"
+        )
+    return 2.0 / top
+
+
+def early_stopping_epoch(val_loss: Any, patience: int) -> tuple[int, int]:
+    """Where early stopping with ``patience`` stops on a validation curve, and what it keeps.
+
+    ``val_loss[k]`` is the validation loss after ``k`` epochs (``k = 0``: before training, as
+    in :attr:`TrainResult.val_loss`). An epoch improves when its loss is strictly lower than
+    every earlier one; training stops at the first epoch that ends ``patience`` epochs in a
+    row without improvement, and the weights of the best epoch seen so far are kept. This is
+    the rule :func:`train` applies with ``early_stopping_patience``.
+
+    Args:
+        val_loss: ``(K + 1,)`` validation losses, epoch 0 first.
+        patience: number of epochs without improvement to tolerate, >= 1.
+
+    Returns:
+        ``(best_epoch, stop_epoch)``: the epoch whose weights are kept, and the epoch after
+        which training stops (``K`` when the patience never runs out).
+
+    Example:
+        >>> early_stopping_epoch([1.0, 0.5, 0.6, 0.7, 0.4], patience=2)
+        (1, 3)
+    """
+    losses = as_array("val_loss", val_loss, ndim=1)
+    if losses.size == 0:
+        raise ValueError("val_loss: expected at least one value (epoch 0), got an empty array")
+    patience = check_positive_int("patience", patience)
+    best, since_best = 0, 0
+    for epoch in range(1, losses.size):
+        if losses[epoch] < losses[best]:
+            best, since_best = epoch, 0
+        else:
+            since_best += 1
+            if since_best >= patience:
+                return best, epoch
+    return best, losses.size - 1
+
+
+def sgd_epoch(
+    model: Any, X: Any, y: Any, lr: float, batch_size: int, loss: str = "mse"
+) -> list[float]:
+    r"""One epoch of mini-batch gradient descent over the rows of ``X``, in the given order.
+
+    The batches are rows ``0 .. B-1``, ``B .. 2B-1``, ... (the last one may be smaller). For
+    each batch: forward and backward (``model.loss_and_gradients``), then
+    $W \leftarrow W - \eta\,\partial L/\partial W$ and
+    $b \leftarrow b - \eta\,\partial L/\partial b$ for every layer, in place. Shuffle the
+    rows before calling to get stochastic gradient descent.
+
+    Args:
+        model: an :class:`bpcourse.nn.MLP` (updated in place).
+        X: ``(N, n_in)`` inputs.
+        y: targets with N rows, as the loss expects.
+        lr: learning rate $\eta > 0$.
+        batch_size: rows per batch B >= 1 (``B >= N`` gives one full-batch step).
+        loss: ``"mse"`` or ``"softmax_cross_entropy"``.
+
+    Returns:
+        The loss of each batch, computed before that batch's update.
+    """
+    for attr in ("weights", "biases", "loss_and_gradients"):
+        if not hasattr(model, attr):
+            raise TypeError(f"model: expected an MLP, got {describe(model)}")
+    X_arr = as_array("X", X, ndim=2)
+    y_arr = np.asarray(y)
+    if y_arr.ndim == 0 or y_arr.shape[0] != X_arr.shape[0]:
+        raise ValueError(
+            f"y: expected {X_arr.shape[0]} rows (one per row of X), got {describe(y_arr)}"
+        )
+    lr = check_positive_number("lr", lr)
+    batch_size = check_positive_int("batch_size", batch_size)
+    check_choice("loss", loss, nn.LOSSES)
+    losses = []
+    for start in range(0, X_arr.shape[0], batch_size):
+        rows = slice(start, start + batch_size)
+        value, dweights, dbiases = model.loss_and_gradients(X_arr[rows], y_arr[rows], loss=loss)
+        for W, b, dW, db in zip(model.weights, model.biases, dweights, dbiases):
+            W -= lr * dW
+            b -= lr * db
+        losses.append(float(value))
+    return losses
+
+
+def trace_gradient_norms(trace: Any) -> np.ndarray:
+    r"""Per-layer gradient norms of one backward pass, first layer first, output layer last.
+
+    For layer $l$ this is $\lVert \sum_n \delta^l_n \rVert_2$, the error signal
+    $\delta^l = \partial L/\partial z^l$ summed over the batch, which equals
+    $\lVert \partial L / \partial b^l \rVert_2$: the quantity :func:`layer_gradient_norms`
+    reports (with ``include_output=True``).
+
+    Args:
+        trace: a :class:`bpcourse.nn.Trace` from ``MLP.backprop``.
+
+    Returns:
+        ``(L,)`` float64 array, one norm per layer.
+    """
+    deltas = getattr(trace, "deltas", None)
+    if not isinstance(deltas, (list, tuple)) or not deltas:
+        raise TypeError(f"trace: expected a Trace from MLP.backprop, got {describe(trace)}")
+    return np.array(
+        [
+            float(np.linalg.norm(np.sum(as_array(f"trace.deltas[{l}]", d, ndim=2), axis=0)))
+            for l, d in enumerate(deltas)
+        ]
+    )
+
+
+# --- recurrent networks: gradients through time and clipping (lesson 06) ---------------------
+
+
+def delay_task(
+    n_samples: int = 32, seq_len: int = 20, noise: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A memory task for a recurrent network: recall the first value of a sequence at its end.
+
+    Each sequence has two input channels. At the first step channel 0 holds the value to
+    remember, $v \\sim U(-1, 1)$, and channel 1 a marker 1; at every later step channel 0 holds
+    distracting noise $\\mathcal N(0, \\text{noise}^2)$ and channel 1 is 0. The target is $v$:
+    to predict it from its last state the network must carry $v$ through ``seq_len - 1`` steps,
+    and the gradient must travel back just as far.
+
+    Args:
+        n_samples: number of sequences N.
+        seq_len: number of time steps T, >= 2.
+        noise: standard deviation of the distractors, >= 0.
+        seed: seed of ``numpy.random.default_rng``.
+
+    Returns:
+        ``(X, y)`` with X: (N, T, 2) and y: (N, 1).
+    """
+    n = check_positive_int("n_samples", n_samples)
+    T = check_positive_int("seq_len", seq_len, minimum=2)
+    sigma = check_nonnegative_number("noise", noise)
+    rng = np.random.default_rng(_check_seed(seed))
+    value = rng.uniform(-1.0, 1.0, n)
+    X = np.zeros((n, T, 2))
+    X[:, 0, 0] = value
+    X[:, 0, 1] = 1.0
+    X[:, 1:, 0] = sigma * rng.standard_normal((n, T - 1))
+    return X, value[:, None]
+
+
+def rnn_gradient_norms(
+    spectral_radius: float,
+    seq_len: int,
+    clip: tuple[str, float] | None = None,
+    seed: int = 0,
+    *,
+    n_hidden: int = 32,
+    n_samples: int = 16,
+    input_scale: float = 0.1,
+) -> np.ndarray:
+    r"""$\|\partial L / \partial h_t\|$ for every time step of a freshly initialised RNN.
+
+    A tanh RNN (:class:`bpcourse.nn.RNN`) whose $W_{hh}$ is a random orthogonal matrix times
+    ``spectral_radius`` reads ``n_samples`` random sequences (entries
+    $\mathcal N(0, \text{input\_scale}^2)$, one input channel) and predicts random targets
+    from its last state; the gradient of the mean squared error is propagated back through
+    time. Below a radius of 1 the norms shrink geometrically towards the first step
+    (vanishing), above 1 they grow (exploding). With ``clip`` the gradient reaching each
+    state is clipped before it is passed further back (see :func:`bpcourse.nn.rnn_backward`),
+    which caps the growth.
+
+    Args:
+        spectral_radius: $\rho > 0$ of $W_{hh}$.
+        seq_len: number of time steps T.
+        clip: ``None``, ``("norm", c)`` or ``("value", c)``.
+        seed: seeds the weights, inputs and targets.
+        n_hidden: hidden units.
+        n_samples: sequences in the batch.
+        input_scale: standard deviation of the inputs, > 0.
+
+    Returns:
+        (T,) norms, first time step first (the Frobenius norm over the batch).
+
+    Example:
+        >>> norms = rnn_gradient_norms(0.8, seq_len=30)
+        >>> bool(norms[0] < 1e-2 * norms[-1])      # vanishing towards the first step
+        True
+    """
+    rho = check_positive_number("spectral_radius", spectral_radius)
+    T = check_positive_int("seq_len", seq_len)
+    seed = _check_seed(seed)
+    n_h = check_positive_int("n_hidden", n_hidden)
+    n = check_positive_int("n_samples", n_samples)
+    scale = check_positive_number("input_scale", input_scale)
+    rng = np.random.default_rng([seed, 6])
+    X = scale * rng.standard_normal((n, T, 1))
+    y = rng.standard_normal((n, 1))
+    model = nn.RNN(1, n_h, 1, spectral_radius=rho, seed=seed)
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = model.backprop(X, y, clip=clip).grad_norms
+    return _readonly(norms)
+
+
+@dataclass(frozen=True)
+class RNNTrainResult:
+    """What :func:`train_rnn` recorded.
+
+    Attributes:
+        epochs: ``(K + 1,)`` epoch numbers 0..K.
+        loss: ``(K + 1,)`` training loss before the first step and after each epoch.
+        grad_norm: ``(K,)`` global norm of the parameter gradient at each step, before
+            clipping.
+        n_clipped: number of steps where clipping changed the gradient.
+        diverged: whether the run stopped because the loss blew up.
+        diverged_epoch: the epoch (1-based) during which it blew up, else ``None``.
+        config: the settings of the run.
+        model: the trained :class:`bpcourse.nn.RNN`.
+    """
+
+    epochs: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    n_clipped: int
+    diverged: bool
+    diverged_epoch: int | None
+    config: Mapping[str, Any]
+    model: Any = None
+
+    @property
+    def largest_jump(self) -> float:
+        """The largest factor by which the loss rose above its best value so far (1 if never)."""
+        best = np.minimum.accumulate(self.loss)
+        if self.loss.size < 2:
+            return 1.0
+        return float(max(1.0, np.max(self.loss[1:] / best[:-1])))
+
+
+def train_rnn(
+    seq_len: int = 20,
+    *,
+    lr: float = 0.1,
+    num_epochs: int = 150,
+    clip: tuple[str, float] | None = None,
+    spectral_radius: float = 1.0,
+    n_hidden: int = 8,
+    n_samples: int = 32,
+    noise: float = 0.2,
+    seed: int = 0,
+    divergence_factor: float = 1e3,
+) -> RNNTrainResult:
+    r"""Train a tanh RNN on :func:`delay_task` by full-batch gradient descent.
+
+    Every epoch is one forward pass, backpropagation through time, optional clipping of the
+    parameter gradient and the step $\theta \leftarrow \theta - \eta\,g$. Clipping acts on the
+    whole gradient ``[dW_xh, dW_hh, db, dW_hy, db_y]``: ``("norm", c)`` rescales it to global
+    norm at most c (Pascanu et al., 2013; ``torch.nn.utils.clip_grad_norm_``), ``("value", c)``
+    clamps every entry to [-c, c]. Without clipping, a step taken where the loss surface is a
+    steep wall (an exploding gradient) throws the parameters far away: the loss jumps up.
+
+    The run stops with ``diverged=True`` when the loss becomes non-finite or exceeds
+    ``divergence_factor`` times $\max(L_0, 1)$; no ``RuntimeWarning`` escapes.
+
+    Args:
+        seq_len: sequence length T of the task.
+        lr: learning rate, > 0.
+        num_epochs: number of gradient steps.
+        clip: ``None``, ``("norm", c)`` or ``("value", c)``.
+        spectral_radius: $\rho$ of the initial recurrent matrix.
+        n_hidden: hidden units.
+        n_samples: sequences in the (full) batch.
+        noise: standard deviation of the distractors of the task.
+        seed: seeds the task and the initial weights.
+        divergence_factor: how far above the initial loss counts as diverged, > 1.
+
+    Returns:
+        An :class:`RNNTrainResult`.
+    """
+    T = check_positive_int("seq_len", seq_len, minimum=2)
+    lr = check_positive_number("lr", lr)
+    num_epochs = check_positive_int("num_epochs", num_epochs)
+    clip_rule = _check_clip(clip)
+    rho = check_positive_number("spectral_radius", spectral_radius)
+    seed = _check_seed(seed)
+    factor = check_positive_number("divergence_factor", divergence_factor)
+    if factor <= 1:
+        raise ValueError(f"divergence_factor: expected a number > 1, got {divergence_factor!r}")
+    X, y = delay_task(n_samples, T, noise, seed)
+    model = nn.RNN(2, n_hidden, 1, spectral_radius=rho, seed=seed)
+    params = model.parameters()
+    losses: list[float] = []
+    norms: list[float] = []
+    n_clipped, diverged, diverged_epoch = 0, False, None
+    with np.errstate(all="ignore"):
+        trace = model.backprop(X, y)
+        threshold = factor * max(float(trace.loss), 1.0)
+        losses.append(float(trace.loss))
+        for epoch in range(1, num_epochs + 1):
+            grads = [trace.grads[name] for name in model.names]
+            total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+            if not math.isfinite(total):
+                diverged, diverged_epoch = True, epoch
+                break
+            norms.append(total)
+            if clip_rule is not None:
+                how, c = clip_rule
+                if how == "norm":
+                    grads, _ = clip_grad_norm(grads, c)
+                    n_clipped += int(total > c)
+                else:
+                    n_clipped += int(any(np.any(np.abs(g) > c) for g in grads))
+                    grads = clip_grad_value(grads, c)
+            for P, g in zip(params, grads):
+                P -= lr * g
+            trace = model.backprop(X, y)
+            value = float(trace.loss)
+            if not (math.isfinite(value) and value <= threshold):
+                diverged, diverged_epoch = True, epoch
+                break
+            losses.append(value)
+    config = {
+        "seq_len": T,
+        "lr": lr,
+        "num_epochs": num_epochs,
+        "clip": clip_rule,
+        "spectral_radius": rho,
+        "n_hidden": n_hidden,
+        "n_samples": n_samples,
+        "noise": noise,
+        "seed": seed,
+    }
+    return RNNTrainResult(
+        epochs=np.arange(len(losses)),
+        loss=np.array(losses),
+        grad_norm=np.array(norms[: len(losses) - 1] if not diverged else norms),
+        n_clipped=n_clipped,
+        diverged=diverged,
+        diverged_epoch=diverged_epoch,
+        config=config,
+        model=model,
+    )
+
+
+# --- the cost of a gradient: backpropagation against finite differences (lesson 06) -----------
+
+
+@dataclass(frozen=True)
+class GradientCost:
+    r"""Timings of one gradient by backpropagation and by central differences, per network size.
+
+    Attributes:
+        hidden: the hidden width of each network measured.
+        n_params: number of weights and biases P of each network.
+        forward_seconds: time of one forward pass with the loss (see :func:`gradient_cost`).
+        backprop_seconds: time of one forward + backward pass.
+        fd_seconds: time of the full central-difference gradient (2P forward passes), the
+            better of two runs.
+        fd_forward_passes: forward passes central differences needed, 2P.
+        relative_error: $\|g_\text{bp} - g_\text{fd}\| / (\|g_\text{bp}\| + \|g_\text{fd}\|)$
+            over all parameters together (a check that the two gradients agree).
+    """
+
+    hidden: tuple[int, ...]
+    n_params: np.ndarray
+    forward_seconds: np.ndarray
+    backprop_seconds: np.ndarray
+    fd_seconds: np.ndarray
+    fd_forward_passes: np.ndarray
+    relative_error: np.ndarray
+
+    @property
+    def backprop_in_forwards(self) -> np.ndarray:
+        """Cost of backpropagation in units of one forward pass."""
+        return self.backprop_seconds / self.forward_seconds
+
+    @property
+    def fd_in_forwards(self) -> np.ndarray:
+        """Cost of central differences in units of one forward pass (about 2P)."""
+        return self.fd_seconds / self.forward_seconds
+
+    def format(self) -> str:
+        """The table as fixed-width text, one row per network."""
+        head = (
+            f"{'P':>7} | {'forward ms':>10} | {'backprop ms':>11} | {'= forwards':>10} | "
+            f"{'finite diff. ms':>15} | {'= forwards':>10} | {'rel. error':>10}"
+        )
+        lines = [head, "-" * len(head)]
+        for i in range(len(self.hidden)):
+            lines.append(
+                f"{int(self.n_params[i]):>7} | {1e3 * self.forward_seconds[i]:>10.3f} | "
+                f"{1e3 * self.backprop_seconds[i]:>11.3f} | "
+                f"{self.backprop_in_forwards[i]:>10.1f} | "
+                f"{1e3 * self.fd_seconds[i]:>15.1f} | {self.fd_in_forwards[i]:>10.0f} | "
+                f"{self.relative_error[i]:>10.1e}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def _time_per_call(fn: Callable[[], Any], repeats: int, rounds: int = 5) -> float:
+    """Seconds per call of ``fn``: the mean over ``repeats`` back-to-back calls, best of
+    ``rounds`` such runs (after one warm-up call), so that a busy machine inflates it less."""
+    fn()
+    best = math.inf
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
+def _central_differences_in_place(
+    loss: Callable[[], float], P: np.ndarray, h: float = 1e-5
+) -> np.ndarray:
+    """Central differences of ``loss()`` with respect to the live array ``P`` (flattened).
+
+    Each entry is moved by $\\pm h$ in place and restored, so one entry costs exactly two calls
+    of ``loss`` and almost nothing else: the timing is that of 2P forward passes.
+    """
+    flat = P.reshape(-1)  # a view: P is contiguous
+    grad = np.empty(flat.size)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        f_plus = loss()
+        flat[i] = old - h
+        f_minus = loss()
+        flat[i] = old
+        grad[i] = (f_plus - f_minus) / (2.0 * h)
+    return grad
+
+
+def gradient_cost(
+    hidden: Sequence[int] = (2, 4, 8, 16, 32),
+    *,
+    n_in: int = 8,
+    n_samples: int = 64,
+    repeats: int = 20,
+    seed: int = 0,
+) -> GradientCost:
+    r"""Time one full gradient by backpropagation and by central differences as P grows.
+
+    For each width h an MLP ``[n_in, h, h, 1]`` (tanh, mean squared error) is timed three
+    ways: one forward pass with the loss, one :meth:`~bpcourse.nn.MLP.loss_and_gradients`
+    (forward + backward), and the central-difference gradient of every weight and bias
+    (two forward passes per parameter, $h = 10^{-5}$). The first two are the mean time of
+    ``repeats`` back-to-back calls, best of five such runs; the last is the better of two
+    runs. Backpropagation costs a small constant number of forward
+    passes whatever P; finite differences cost 2P of them. Timings on a shared machine are
+    noisy: read the ratios as orders of magnitude.
+
+    Args:
+        hidden: hidden widths, each >= 1 (P grows about as h²).
+        n_in: input features.
+        n_samples: batch size N.
+        repeats: calls per timing run of the fast measurements, >= 1.
+        seed: seeds the network and the data.
+
+    Returns:
+        A :class:`GradientCost`.
+    """
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
+        raise TypeError(f"hidden: expected a non-empty sequence of widths, got {describe(hidden)}")
+    widths = tuple(check_positive_int(f"hidden[{i}]", h) for i, h in enumerate(hidden))
+    n_in = check_positive_int("n_in", n_in)
+    n = check_positive_int("n_samples", n_samples)
+    repeats = check_positive_int("repeats", repeats)
+    seed = _check_seed(seed)
+    rng = np.random.default_rng([seed, 61])
+    X = rng.standard_normal((n, n_in))
+    y = rng.standard_normal((n, 1))
+    n_params, forward, backprop, fd, error = [], [], [], [], []
+    for h in widths:
+        model = nn.MLP([n_in, h, h, 1], activation="tanh", seed=seed)
+        params = model.parameters()
+        loss = functools.partial(model.loss, X, y)
+        forward.append(_time_per_call(loss, repeats))
+        backprop.append(_time_per_call(functools.partial(model.loss_and_gradients, X, y), repeats))
+        _, dW, db = model.loss_and_gradients(X, y)
+        numeric: list[np.ndarray] = []
+        best = math.inf
+        for _ in range(2):  # the better of two runs, as the fast timings take the best of five
+            start = time.perf_counter()
+            numeric = [_central_differences_in_place(loss, P) for P in params]
+            best = min(best, time.perf_counter() - start)
+        fd.append(best)
+        g_bp = np.concatenate([g.ravel() for pair in zip(dW, db) for g in pair])
+        g_fd = np.concatenate(numeric)
+        norms = float(np.linalg.norm(g_bp) + np.linalg.norm(g_fd))
+        error.append(float(np.linalg.norm(g_bp - g_fd)) / max(norms, 1e-300))
+        n_params.append(sum(P.size for P in params))
+    P_all = np.array(n_params)
+    return GradientCost(
+        hidden=widths,
+        n_params=P_all,
+        forward_seconds=np.array(forward),
+        backprop_seconds=np.array(backprop),
+        fd_seconds=np.array(fd),
+        fd_forward_passes=2 * P_all,
+        relative_error=np.array(error),
+    )

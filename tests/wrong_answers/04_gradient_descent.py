@@ -1,0 +1,236 @@
+"""Plausible wrong answers to the exercises of lesson 04; each must fail its test."""
+
+
+def _sgd(body: str) -> str:
+    return f'''
+def sgd_step(param, grad, lr):
+    """Return param - lr * grad."""
+    return {body}
+'''
+
+
+def _epoch(batches: str, update: str, record: str = "losses.append(value)") -> str:
+    return f'''
+def train_epoch(model, X, y, lr, batch_size, loss="softmax_cross_entropy"):
+    """One epoch of mini-batch gradient descent over the rows of X, in order."""
+    losses = []
+    for start in {batches}:
+        X_batch, y_batch = X[start:start + batch_size], y[start:start + batch_size]
+        value, dweights, dbiases = model.loss_and_gradients(X_batch, y_batch, loss=loss)
+        for W, b, dW, db in zip(model.weights, model.biases, dweights, dbiases):
+{update}
+        {record}
+    return losses
+'''
+
+
+_UPDATE_OK = """            W -= lr * dW
+            b -= lr * db"""
+
+
+def _stable(body: str) -> str:
+    return f'''
+def largest_stable_lr(H):
+    """2 / (largest eigenvalue of the symmetric matrix H)."""
+    return {body}
+'''
+
+
+def _momentum(velocity: str, param: str) -> str:
+    return f'''
+def momentum_step(param, grad, velocity, lr, momentum=0.9):
+    """One heavy-ball step."""
+    new_velocity = {velocity}
+    return {param}, new_velocity
+'''
+
+
+def _regularized(weights: str, biases: str) -> str:
+    return f'''
+def regularized_gradients(dweights, dbiases, weights, biases, lam):
+    """Gradients of the loss plus (lam / 2) * sum of squared weights."""
+    dweights_reg = {weights}
+    dbiases_reg = {biases}
+    return dweights_reg, dbiases_reg
+'''
+
+
+_W_OK = "[dW + lam * W for dW, W in zip(dweights, weights)]"
+_B_OK = "[db.copy() for db in dbiases]"
+
+
+def _early(improves: str, stops: str, result: str = "best, epoch") -> str:
+    return f'''
+def early_stopping_epoch(val_loss, patience):
+    """(best_epoch, stop_epoch) of early stopping."""
+    best, since_best = 0, 0
+    for epoch in range(1, len(val_loss)):
+        if {improves}:
+            best, since_best = epoch, 0
+        else:
+            since_best += 1
+            if {stops}:
+                return {result}
+    return best, len(val_loss) - 1
+'''
+
+
+WRONG_ANSWERS = {
+    "l04_sgd_step": [
+        ("step uphill", _sgd("param + lr * grad"), "up the gradient"),
+        ("learning rate missing", _sgd("param - grad"), "learning rate is missing"),
+        ("divided by the learning rate", _sgd("param - grad / lr"), "divided by the learning"),
+        ("learning rate squared", _sgd("param - lr * lr * grad"), "differ"),
+        ("returns the step, not the new parameter", _sgd("-lr * grad"), "sgd_step"),
+    ],
+    "l04_train_epoch": [
+        (
+            "last partial batch dropped",
+            _epoch("range(0, X.shape[0] - batch_size + 1, batch_size)", _UPDATE_OK),
+            "last, smaller batch",
+        ),
+        (
+            "one full-batch step",
+            _epoch("[0]", _UPDATE_OK).replace(
+                "X[start:start + batch_size], y[start:start + batch_size]", "X, y"
+            ),
+            "one step on all rows",
+        ),
+        (
+            "biases not updated",
+            _epoch("range(0, X.shape[0], batch_size)", "            W -= lr * dW"),
+            "biases were not updated",
+        ),
+        (
+            "update goes uphill",
+            _epoch(
+                "range(0, X.shape[0], batch_size)",
+                "            W += lr * dW\n            b += lr * db",
+            ),
+            "sign",
+        ),
+        (
+            "returns the mean loss instead of the list",
+            _epoch("range(0, X.shape[0], batch_size)", _UPDATE_OK).replace(
+                "return losses", "return float(np.mean(losses))"
+            ),
+            "shape",
+        ),
+        (
+            "all gradients computed at the starting weights",
+            '''
+def train_epoch(model, X, y, lr, batch_size, loss="softmax_cross_entropy"):
+    """Gradients of every batch first, updates afterwards (wrong)."""
+    results = [model.loss_and_gradients(X[s:s + batch_size], y[s:s + batch_size], loss=loss)
+               for s in range(0, X.shape[0], batch_size)]
+    for value, dweights, dbiases in results:
+        for W, b, dW, db in zip(model.weights, model.biases, dweights, dbiases):
+            W -= lr * dW
+            b -= lr * db
+    return [r[0] for r in results]
+''',
+            "train_epoch",
+        ),
+    ],
+    "l04_largest_stable_lr": [
+        ("smallest eigenvalue", _stable("2.0 / np.linalg.eigvalsh(H)[0]"), "smallest eigenvalue"),
+        ("diagonal as curvatures", _stable("2.0 / np.max(np.diag(H))"), "diagonal entries"),
+        ("one-step rate", _stable("1.0 / np.linalg.eigvalsh(H)[-1]"), "converges in one step"),
+        ("inverted", _stable("np.linalg.eigvalsh(H)[-1] / 2.0"), "largest_stable_lr"),
+        ("trace", _stable("2.0 / np.trace(H)"), "largest_stable_lr"),
+    ],
+    "l04_momentum_step": [
+        (
+            "velocity sign",
+            _momentum("momentum * velocity - grad", "param - lr * new_velocity"),
+            "wrong sign",
+        ),
+        (
+            "learning rate applied twice",
+            _momentum("momentum * velocity + lr * grad", "param - lr * new_velocity"),
+            "applied twice",
+        ),
+        ("velocity not carried", _momentum("grad", "param - lr * new_velocity"), "not carried"),
+        (
+            "other convention",
+            _momentum("momentum * velocity - lr * grad", "param + new_velocity"),
+            "other convention",
+        ),
+        (
+            "returns the old velocity",
+            _momentum("momentum * velocity + grad", "param - lr * new_velocity").replace(
+                "return param - lr * new_velocity, new_velocity",
+                "return param - lr * new_velocity, velocity",
+            ),
+            "momentum_step result 1",
+        ),
+    ],
+    "l04_regularized_gradients": [
+        (
+            "factor 2",
+            _regularized("[dW + 2 * lam * W for dW, W in zip(dweights, weights)]", _B_OK),
+            "2 * lam * W",
+        ),
+        (
+            "lambda missing",
+            _regularized("[dW + W for dW, W in zip(dweights, weights)]", _B_OK),
+            "lam is missing",
+        ),
+        (
+            "biases decayed",
+            _regularized(_W_OK, "[db + lam * b for db, b in zip(dbiases, biases)]"),
+            "must not be decayed",
+        ),
+        (
+            "data gradient replaced",
+            _regularized("[lam * W for W in weights]", _B_OK),
+            "data-loss gradient",
+        ),
+        (
+            "modifies the input arrays",
+            '''
+def regularized_gradients(dweights, dbiases, weights, biases, lam):
+    """Adds the decay in place (wrong: the caller's arrays change)."""
+    for dW, W in zip(dweights, weights):
+        dW += lam * W
+    return dweights, dbiases
+''',
+            "changed its input arrays",
+        ),
+    ],
+    "l04_early_stopping": [
+        (
+            "global minimum",
+            '''
+def early_stopping_epoch(val_loss, patience):
+    """Best epoch from the whole curve (wrong)."""
+    best = int(np.argmin(val_loss))
+    stop = min(best + patience, len(val_loss) - 1)
+    return best, stop
+''',
+            "seen before stopping",
+        ),
+        (
+            "stops one epoch late",
+            _early("val_loss[epoch] < val_loss[best]", "since_best > patience"),
+            "one epoch too late",
+        ),
+        (
+            "ties count as improvement",
+            _early("val_loss[epoch] <= val_loss[best]", "since_best >= patience"),
+            "equal loss",
+        ),
+        (
+            "epochs counted from 1",
+            _early(
+                "val_loss[epoch] < val_loss[best]", "since_best >= patience", "best + 1, epoch + 1"
+            ).replace("return best, len(val_loss) - 1", "return best + 1, len(val_loss)"),
+            "counted from 1",
+        ),
+        (
+            "returns the stop epoch as the best",
+            _early("val_loss[epoch] < val_loss[best]", "since_best >= patience", "epoch, epoch"),
+            "not the stop epoch",
+        ),
+    ],
+}
