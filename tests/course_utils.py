@@ -69,7 +69,7 @@ def points(cell: Any) -> float:
     return float(nbgrader_meta(cell).get("points", 0) or 0)
 
 
-def tests_of(nb: Any) -> dict[str, list[str]]:
+def answer_tests(nb: Any) -> dict[str, list[str]]:
     """Map each answer cell's grade_id to the test cells that follow it (up to the next answer)."""
     out: dict[str, list[str]] = {}
     current: str | None = None

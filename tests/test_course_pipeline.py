@@ -12,6 +12,7 @@ from course_utils import (
     LESSONS,
     ROOT,
     SOLUTIONS,
+    answer_tests,
     assignment_ids,
     autograde,
     grade_id,
@@ -27,7 +28,6 @@ from course_utils import (
     solution_path,
     student_version,
     submit,
-    tests_of,
     wrong_answers,
 )
 
@@ -62,7 +62,7 @@ def test_lesson_structure(aid: str) -> None:
     assert all(i.startswith(prefix) for i in ids), [i for i in ids if not i.startswith(prefix)]
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(f"# {aid[:2]}")
     graded = [c for c in nb.cells if is_test(c)]
-    answers = tests_of(nb)
+    answers = answer_tests(nb)
     assert len([a for a, t in answers.items() if t]) >= MIN_GRADED_EXERCISES, answers
     for cell in graded:
         assert points(cell) > 0, grade_id(cell)
@@ -122,7 +122,7 @@ def test_solution_runs_and_every_wrong_answer_fails(aid: str) -> None:
     for w in wrong:
         by_answer.setdefault(w.answer_id, []).append(w)
     answers = {grade_id(c): c.source for c in nb.cells if is_answer(c)}
-    tested = {a for a, t in tests_of(nb).items() if t}
+    tested = {a for a, t in answer_tests(nb).items() if t}
     missing = sorted(a for a in tested if len(by_answer.get(a, [])) < MIN_WRONG_ANSWERS)
     assert not missing, f"exercises with fewer than {MIN_WRONG_ANSWERS} wrong answers: {missing}"
     unknown = sorted(set(by_answer) - set(answers))
@@ -196,7 +196,7 @@ def test_round_trip_through_gradebook(aid: str, tmp_path) -> None:
     first_wrong: dict[str, str] = {}
     for w in wrong_answers(aid):
         first_wrong.setdefault(w.answer_id, w.source)
-    links = tests_of(solution)
+    links = answer_tests(solution)
     wrong_ids = sorted(first_wrong)[::2]  # every other exercise wrong, the rest right
     lost = sum(test_points[t] for a in wrong_ids for t in links.get(a, []))
     submissions = {
