@@ -7,14 +7,20 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.bpcourse-installed
 # JupyterLab refuses to run as root unless told it is deliberate (containers, Binder-like hosts).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Extra options for `make course`, e.g. LAB_ARGS="--no-browser --port=8890".
+LAB_ARGS ?=
 
-.PHONY: course test lint typecheck pytest lessons demo benchmarks clean-venv help
+.PHONY: setup course test lint typecheck pytest lessons demo slides benchmarks clean-venv help
 
 help:
+	@echo "make setup       create or update .venv only"
 	@echo "make course      set up .venv if needed and open the lessons in JupyterLab"
 	@echo "make test        set up .venv if needed and run lint, type check and all tests"
 	@echo "make lessons     regenerate lessons/ from solutions/ with nbgrader"
+	@echo "make grade ASSIGNMENT=01_chain_rule   autograde submitted/*/01_chain_rule"
+	@echo "make grades      export every grade of the gradebook to grades/all.csv"
 	@echo "make demo        the slider explorers as a Voila dashboard (no code on screen)"
+	@echo "make slides      the same explorers as reveal.js slides, live (Voila)"
 	@echo "make benchmarks  run the speed benchmarks (prints ratios, not part of the tests)"
 
 $(STAMP): pyproject.toml
@@ -27,8 +33,10 @@ $(STAMP): pyproject.toml
 	-$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
 	touch $(STAMP)
 
+setup: $(STAMP)
+
 course: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) lessons/
+	$(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) lessons/
 
 test: $(STAMP) lint typecheck pytest
 
@@ -45,8 +53,19 @@ pytest: $(STAMP)
 lessons: $(STAMP)
 	$(BIN)/python -m bpcourse.cli release-all
 
+grade: $(STAMP)
+	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=01_chain_rule"; exit 2; }
+	$(BIN)/bpcourse grade $(ASSIGNMENT)
+
+grades: $(STAMP)
+	$(BIN)/bpcourse export-grades grades/all.csv
+
+# Voila is not a Jupyter server application: it runs as root as it is (and has no --allow-root).
 demo: $(STAMP)
-	$(BIN)/voila $(ROOT_FLAG) demos/explorers.ipynb
+	$(BIN)/voila demos/explorers.ipynb
+
+slides: $(STAMP)
+	$(BIN)/voila --template=reveal --VoilaConfiguration.resources="{'reveal': {'scroll': True, 'width': 1100, 'height': 800}}" demos/explorers.ipynb
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
