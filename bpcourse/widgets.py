@@ -106,9 +106,13 @@ class Explorer(widgets.VBox):
     ) -> None:
         self.controls = dict(controls)
         self._render = render
-        self.image = widgets.Image(format="png")
+        # natural size: a 72-dpi figure stretched to the page width would look blurred
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width="auto", max_width="100%")
+        )
+        # display "none" rather than hidden visibility, so the idle bar takes no space
         self.progress = widgets.IntProgress(
-            value=0, min=0, max=1, description="running", layout=widgets.Layout(visibility="hidden")
+            value=0, min=0, max=1, description="running", layout=widgets.Layout(display="none")
         )
         self.message = widgets.HTML("")
         self.last_error: BaseException | None = None
@@ -140,9 +144,12 @@ class Explorer(widgets.VBox):
         stays on screen so the explorer remains usable.
         """
         self.progress.value = 0
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = ""
         try:
-            self.image.value = self._render(self.values(), self._report_progress)
+            png = self._render(self.values(), self._report_progress)
+            # show the figure at its own pixel width (never stretched, so never blurred)
+            self.image.layout.width = f"{int.from_bytes(png[16:20], 'big')}px"
+            self.image.value = png
         except Exception as exc:  # shown to the user, never swallowed
             self.last_error = exc
             self.message.value = (
@@ -153,7 +160,7 @@ class Explorer(widgets.VBox):
             self.last_error = None
             self.message.value = ""
         finally:
-            self.progress.layout.visibility = "hidden"
+            self.progress.layout.display = "none"
             self.n_updates += 1
 
 

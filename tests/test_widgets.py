@@ -121,7 +121,7 @@ def test_learning_rate_each_control_redraws(
 def test_progress_bar_reaches_the_end(rate: Explorer) -> None:
     rate.controls["epochs"].value = 120
     assert rate.progress.max == 120 and rate.progress.value == 120
-    assert rate.progress.layout.visibility == "hidden"
+    assert rate.progress.layout.display == "none"
 
 
 def test_an_error_in_an_update_is_shown_not_swallowed() -> None:
