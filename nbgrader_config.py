@@ -3,6 +3,10 @@
 The instructor's notebooks (with solutions and hidden tests) live in ``solutions/``; the
 student versions that ``nbgrader generate_assignment`` writes go to ``lessons/``, which is
 committed so that self-paced learners can open them straight after cloning.
+
+Autograding is set up for submissions that may be faulty or hostile: every setting below says
+which failure it guards against. The classes named ``bpcourse.nbgrader_ext.*`` are documented
+in that module; ``bpcourse grade ASSIGNMENT`` (see the README) runs the whole batch on top.
 """
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -17,23 +21,86 @@ c.GenerateAssignment.create_assignment = True
 # Student versions carry no outputs: a learner runs the notebook themselves.
 c.ClearOutput.enabled = True
 
-# Autograding a submission: a cell of the course finishes in well under 10 s on a laptop
-# (the slowest compute a short training run); 60 s leaves room for a slow machine while a
-# submission with an endless loop costs a bounded time per hanging cell.
-c.Execute.timeout = 60
+# --- Executing a submission ------------------------------------------------------------------
+# Per-cell timeout. The slowest cell of any lesson (a short training run in lesson 06, or the
+# imports of a setup cell) takes under 4 s on a 2-core machine under load
+# (benchmarks/bench_grading.py --per-lesson prints it); 30 s leaves a wide margin for a slow
+# machine, while an endless loop costs at most 30 s per hanging cell and student.
+c.Execute.timeout = 30
+# At the timeout the kernel is interrupted (KeyboardInterrupt) and grading goes on with the
+# next cell, so an endless loop fails only its own exercise.
 c.Execute.interrupt_on_timeout = True
+# After a cell's reply, its remaining output (e.g. a loop that printed a million lines) gets
+# this long to arrive; a kernel still busy this long after the timeout's interrupt counts as
+# unresponsive (it is then restarted, see ResilientExecute below).
+c.Execute.iopub_timeout = 5
+# Tracebacks in plain mode: IPython's default (context) mode spends seconds formatting the
+# 3000 frames of an endless recursion, which would push such a cell past the timeout. Kernel
+# log messages below ERROR (a start-up notice per kernel) stay out of the grader's terminal.
+c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain", "--IPKernelApp.log_level=ERROR"]
+# Every grading kernel is started through bpcourse.kernel_launcher under resource limits:
+# a memory bomb raises MemoryError (or kills only that student's kernel) instead of driving
+# the grading machine out of memory; standard input is /dev/null, so neither input() (no
+# stdin channel either) nor sys.stdin.read() waits for a keyboard.
+c.Execute.kernel_manager_class = "bpcourse.nbgrader_ext.LimitedKernelManager"
+# A lesson kernel, with the thread cap below, peaks near 0.5 GiB of address space (0.2 GiB
+# resident) in every lesson; 3 GiB leaves room for clumsy but honest answers and stops a
+# runaway allocation long before it threatens the grading machine.
+c.LimitedKernelManager.memory_limit_mb = 3072
+# No lesson writes files; a loop writing a file without end stops at 256 MiB.
+c.LimitedKernelManager.file_size_limit_mb = 256
+# Numeric libraries get 2 threads: on a many-core grader, per-thread buffers would otherwise
+# reserve more address space than the cap above allows.
+c.LimitedKernelManager.library_threads = 2
 
+# nbgrader's autograde pipeline with two steps replaced (bpcourse.nbgrader_ext):
+# - RestoreCells puts back deleted test cells (the option below), deleted read-only cells, and
+#   the flags of test cells whose metadata was edited;
+# - ResilientExecute keeps grading when a cell kills the kernel (os._exit, the memory cap) or
+#   ignores the timeout's interrupt: that cell fails, the kernel restarts, the cells above are
+#   re-run, grading goes on. Before each test cell it checks that the names the test uses (G,
+#   np, ...) were not rebound and that a failing assert is still reported as a failure.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",  # a duplicated test cell counts once
+    "nbgrader.preprocessors.OverwriteKernelspec",  # an unknown kernel name is replaced
+    "bpcourse.nbgrader_ext.RestoreCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "bpcourse.nbgrader_ext.ResilientExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 # A student who deletes a test cell (or strips its metadata) must not lose the points
 # silently: the original test cell is put back from the gradebook.
 c.OverwriteCells.add_missing_cells = True
+# A kernel that dies or hangs more often than this in one notebook fails the submission.
+c.ResilientExecute.max_kernel_restarts = 3
 
-# Output of a submission is capped so that a print loop cannot bloat the autograded copy.
+# Output of a submission is capped so that a print loop cannot bloat the autograded copy or
+# the feedback: 200 lines per cell, tracebacks cut to 40 lines.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 40
 
-# Feedback shows the tests a student could see, never the hidden ones.
+# --- Late submissions --------------------------------------------------------------------------
+# With a due date set on the assignment (`nbgrader db assignment add ID --duedate=...`), the
+# lateness of each submission (from its timestamp.txt) is recorded in the gradebook and
+# reported by `bpcourse grade`. No points are taken by default; set "zero" to give late work
+# zero points (the penalty is then recorded per notebook).
+c.LateSubmissionPlugin.penalty_method = "none"
+
+# --- Feedback --------------------------------------------------------------------------------
+# Feedback shows the tests a student could see, never the hidden ones. ClearHiddenTests removes
+# the hidden lines from the source, but a failing hidden assert would still quote its line in
+# the traceback; ShortenHiddenTracebacks (which must come first) keeps only the message.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
+    "bpcourse.nbgrader_ext.ShortenHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -8,6 +8,12 @@
 ``bpcourse check-outputs [NOTEBOOK ...]``
     Exit non-zero when a source notebook (default: all of ``solutions/``) carries outputs or
     execution counts; ``--strip`` removes them instead.
+``bpcourse grade ASSIGNMENT [--student ID ...] [--csv FILE] [--timeout S] [--jobs N]``
+    Autograde every submission in ``submitted/*/ASSIGNMENT`` with nbgrader, carrying on past
+    failures; print a table of student, score, status and reason and write it as CSV
+    (default ``grades/ASSIGNMENT.csv``). Exit 1 if a submission could not be graded.
+``bpcourse export-grades FILE [--assignment ID ...]``
+    Write every grade in the gradebook as CSV, one row per student and assignment.
 
 Run from the repository root (where ``nbgrader_config.py`` is).
 """
@@ -158,6 +164,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     outputs = sub.add_parser("check-outputs", help="fail if source notebooks carry outputs")
     outputs.add_argument("notebooks", nargs="*", help="default: every notebook in solutions/")
     outputs.add_argument("--strip", action="store_true", help="remove the outputs instead")
+    grade = sub.add_parser("grade", help="autograde every submission of an assignment")
+    grade.add_argument("assignment", help="assignment id, e.g. 01_chain_rule")
+    grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--csv", help="CSV of the results (default: grades/ASSIGNMENT.csv)")
+    grade.add_argument("--timeout", type=int, help="per-cell timeout in s (default: the config)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    export = sub.add_parser("export-grades", help="write the gradebook's grades as CSV")
+    export.add_argument("file", help="the CSV file to write")
+    export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     args = parser.parse_args(argv)
     if args.command == "check-outputs":
         paths = [Path(p) for p in args.notebooks] or sorted(
@@ -173,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (root / "nbgrader_config.py").is_file():
         print(f"bpcourse: no nbgrader_config.py in {root.resolve()}", file=sys.stderr)
         return 2
+    if args.command in ("grade", "export-grades"):
+        return _grading_command(args, root)
     if args.command == "release-all":
         ids = generate_release(root, root / "lessons")
         print(f"regenerated lessons/ for {len(ids)} assignment(s): {', '.join(ids)}")
@@ -183,6 +200,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print("lessons/ is up to date")
     return 0
+
+
+def _grading_command(args: argparse.Namespace, root: Path) -> int:
+    """``bpcourse grade`` and ``bpcourse export-grades`` (see :mod:`bpcourse.classroom`)."""
+    from bpcourse import classroom
+
+    if args.command == "export-grades":
+        rows = classroom.export_grades(root, args.file, args.assignment)
+        print(f"wrote {rows} row(s) to {args.file}")
+        return 0
+    overrides = None
+    if args.jobs < 1:
+        print(f"bpcourse grade: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    if args.timeout is not None:
+        if args.timeout <= 0:
+            print(
+                f"bpcourse grade: --timeout must be positive, got {args.timeout}", file=sys.stderr
+            )
+            return 2
+        from traitlets.config import Config
+
+        overrides = Config()
+        overrides.Execute.timeout = args.timeout
+
+    def progress(result: Any) -> None:
+        score = "-" if result.score is None else f"{result.score:g}/{result.max_score:g}"
+        print(f"  {result.student}: {result.status} {score} ({result.seconds:.1f} s)", flush=True)
+
+    print(f"grading {args.assignment} in {root.resolve()}", flush=True)
+    results = classroom.grade_assignment(
+        root, args.assignment, args.student, jobs=args.jobs, overrides=overrides, progress=progress
+    )
+    print(classroom.format_table(results))
+    csv_path = Path(args.csv) if args.csv else root / "grades" / f"{args.assignment}.csv"
+    classroom.write_results_csv(results, csv_path)
+    print(f"results written to {csv_path}")
+    return 0 if all(r.status == classroom.GRADED for r in results) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

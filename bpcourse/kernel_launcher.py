@@ -1,0 +1,126 @@
+"""Start a Jupyter kernel under resource limits, for grading submissions safely.
+
+Used as a command prefix by :class:`bpcourse.autograder.LimitedKernelManager`::
+
+    python -m bpcourse.kernel_launcher --memory-mb 3072 --file-mb 512 -- \\
+        python -m ipykernel_launcher -f /path/to/connection.json
+
+The launcher sets the limits on its own process and then replaces itself (``exec``) with the
+kernel command, which inherits them. So a submission that allocates without bound gets a
+``MemoryError`` (or, at worst, its kernel dies) instead of pushing the grading machine into
+swap or the out-of-memory killer; a submission that writes an endless file gets ``OSError``;
+and standard input is ``/dev/null``, so reading ``sys.stdin`` returns at once instead of
+waiting for a keyboard nobody is at.
+
+This module imports only the standard library: it runs once per graded notebook and must
+start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+from collections.abc import Sequence
+
+__all__ = ["apply_limits", "cap_threads", "main"]
+
+_MIB = 1024 * 1024
+
+
+def apply_limits(
+    memory_mb: int | None = None, file_mb: int | None = None, cpu_seconds: int | None = None
+) -> None:
+    """Set resource limits of the current process (inherited by what it ``exec``s).
+
+    Args:
+        memory_mb: cap on the address space (``RLIMIT_AS``), in MiB; ``None`` leaves it.
+        file_mb: cap on the size of any file the process writes (``RLIMIT_FSIZE``), in MiB.
+        cpu_seconds: cap on the CPU time of the whole kernel (``RLIMIT_CPU``), in seconds.
+
+    Core dumps are always switched off: a crashing kernel must not leave a large file in the
+    grading directory.
+
+    Raises:
+        ValueError: if a limit is not a positive integer.
+    """
+    for name, value in (
+        ("memory_mb", memory_mb),
+        ("file_mb", file_mb),
+        ("cpu_seconds", cpu_seconds),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value <= 0
+        ):
+            raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
+    limits = [(resource.RLIMIT_CORE, 0)]
+    if memory_mb is not None:
+        limits.append((resource.RLIMIT_AS, memory_mb * _MIB))
+    if file_mb is not None:
+        limits.append((resource.RLIMIT_FSIZE, file_mb * _MIB))
+    if cpu_seconds is not None:
+        limits.append((resource.RLIMIT_CPU, cpu_seconds))
+    for kind, value in limits:
+        _, hard = resource.getrlimit(kind)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(kind, (value, value))
+
+
+def cap_threads(threads: int) -> None:
+    """Bound the threads of numeric libraries and the C allocator's arenas, unless set already.
+
+    Each OpenBLAS or OpenMP thread and each malloc arena reserves address space up front; on a
+    machine with many cores that reservation alone can exceed a modest ``RLIMIT_AS`` cap, so the
+    cap would fail the kernel at ``import numpy``. Variables already in the environment win.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(max(2, threads)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bpcourse.kernel_launcher",
+        description="Run a kernel command under memory, file-size and CPU limits.",
+    )
+    parser.add_argument("--memory-mb", type=int, default=None, help="address-space cap (MiB)")
+    parser.add_argument("--file-mb", type=int, default=None, help="largest file written (MiB)")
+    parser.add_argument("--cpu-seconds", type=int, default=None, help="CPU time of the kernel")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="numeric library threads, when not set already"
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the kernel command")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the limits, apply them, and ``exec`` the kernel command (never returns on success)."""
+    args = _parser().parse_args(argv)
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("kernel_launcher: no kernel command given after --", file=sys.stderr)
+        return 2
+    try:
+        apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds)
+        if args.threads is not None:
+            cap_threads(args.threads)
+    except ValueError as exc:
+        print(f"kernel_launcher: {exc}", file=sys.stderr)
+        return 2
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvp(command[0], command)
+    return 1  # pragma: no cover - execvp does not return
+
+
+if __name__ == "__main__":
+    sys.exit(main())
