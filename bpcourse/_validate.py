@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "as_array",
     "check_choice",
+    "check_clip",
     "check_finite_number",
     "check_nonnegative_number",
     "check_positive_int",
@@ -169,3 +170,18 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     if value not in options:
         raise ValueError(f"{name}: expected one of {options}, got {value!r}")
     return value
+
+
+def check_clip(clip: Any, choices: Iterable[str] = ("norm", "value")) -> tuple[str, float] | None:
+    """Check a clipping rule: ``None`` or ``(how, threshold)`` with ``how`` in ``choices``.
+
+    Returns ``None`` or ``(how, threshold)`` with the threshold as a positive float.
+    """
+    if clip is None:
+        return None
+    options = list(choices)
+    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
+        shapes = " or ".join(f"({o!r}, threshold)" for o in options)
+        raise TypeError(f"clip: expected None or {shapes}, got {describe(clip)}")
+    how = check_choice("clip[0]", clip[0], options)
+    return how, check_positive_number("clip[1]", clip[1])

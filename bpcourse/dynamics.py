@@ -36,6 +36,7 @@ from bpcourse import nn
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_clip,
     check_nonnegative_number,
     check_positive_int,
     check_positive_number,
@@ -524,15 +525,7 @@ class TrainResult:
 
 
 def _check_clip(clip: Any) -> tuple[str, float] | None:
-    if clip is None:
-        return None
-    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
-        raise TypeError(
-            "clip: expected None, ('norm', threshold) or ('value', threshold), "
-            f"got {describe(clip)}"
-        )
-    how = check_choice("clip[0]", clip[0], ("norm", "value"))
-    return how, check_positive_number("clip[1]", clip[1])
+    return check_clip(clip, ("norm", "value"))
 
 
 def _resolve_dataset(dataset: Any, seed: int, dataset_kw: Mapping[str, Any] | None) -> Dataset:

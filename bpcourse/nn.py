@@ -39,6 +39,7 @@ import numpy as np
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_clip,
     check_positive_int,
     check_positive_number,
     check_shape,
@@ -1274,16 +1275,7 @@ class RNNGradients:
 
 
 def _check_sequence_clip(clip: Any) -> tuple[str, float] | None:
-    if clip is None:
-        return None
-    if not isinstance(clip, (tuple, list)) or len(clip) != 2:
-        raise TypeError(
-            "clip: expected None, ('norm', threshold) or ('value', threshold), "
-            f"got {describe(clip)}"
-        )
-    if clip[0] not in SEQUENCE_CLIPS:
-        raise ValueError(f"clip[0]: expected one of {list(SEQUENCE_CLIPS)}, got {clip[0]!r}")
-    return str(clip[0]), check_positive_number("clip[1]", clip[1])
+    return check_clip(clip, SEQUENCE_CLIPS)
 
 
 def rnn_backward(
