@@ -63,6 +63,7 @@ ALLOWED: dict[str, set[str]] = {
     "plots": {"_validate", "engine", "dynamics"},
     "widgets": {"_validate", "dynamics", "plots", "data"},
     "grading": set(),
+    "autograde": set(),  # module by module in AUTOGRADE_ALLOWED below
     "cli": {"autograde"},  # an alias of bpcourse.autograde.cli
 }
 
@@ -171,7 +172,7 @@ def test_import_layering(unit: str) -> None:
 
 def test_layering_table_names_existing_units() -> None:
     assert set(ALLOWED) == set(_units())
-    assert set(SUBMODULES) == {u for u in _units() if (PKG / u).is_dir()}
+    assert set(SUBMODULES) | {"autograde"} == {u for u in _units() if (PKG / u).is_dir()}
 
 
 @pytest.mark.parametrize("unit", sorted(SUBMODULES))
