@@ -174,3 +174,13 @@ _DF_INPLACE: dict[str, Callable[[Array, Array], None]] = {
     "relu": lambda dA, A: np.multiply(dA, A > 0, out=dA),  # a > 0 exactly when z > 0
     "leaky_relu": _leaky_relu_df_inplace,
 }
+
+#: The same forward kernels called as ufuncs are, ``f(Z, out=Z)``: tanh is then numpy's own
+#: ufunc, with no Python function in between (what :class:`bpcourse.nn.MLP` calls per layer).
+_F_INPLACE_OUT: dict[str, Callable[..., Array]] = {
+    "identity": lambda Z, out: out,
+    "sigmoid": lambda Z, out: _sigmoid_inplace(Z),
+    "tanh": np.tanh,
+    "relu": lambda Z, out: np.maximum(Z, 0.0, out=out),
+    "leaky_relu": lambda Z, out: np.maximum(Z, LEAKY_RELU_SLOPE * Z, out=out),
+}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy as _copy
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +24,24 @@ from bpcourse._validate import (
     describe,
 )
 from bpcourse.nn._checks import Array, _as_checked_array
-from bpcourse.nn.activations import _DF_INPLACE, _F_INPLACE, ACTIVATIONS
+from bpcourse.nn.activations import _DF_INPLACE, _F_INPLACE, _F_INPLACE_OUT, ACTIVATIONS
 from bpcourse.nn.init import INITS
-from bpcourse.nn.losses import LOSSES, Loss
+from bpcourse.nn.losses import _VALUE_AND_GRAD, LOSSES, Loss
+
+_F64 = np.dtype(np.float64)
+
+
+def _is_plain_finite_f64(value: Any) -> bool:
+    r"""True for a float64 ndarray with only finite entries (False says nothing more).
+
+    Finiteness takes one dot product: $\sum_i x_i^2$ is finite only if every $x_i$ is; a
+    finite array whose squares overflow gives False and goes through the full checks.
+    """
+    if type(value) is not np.ndarray or value.dtype != _F64:
+        return False
+    flat = value.ravel()
+    return math.isfinite(np.dot(flat, flat))
+
 
 # ---------------------------------------------------------------------------------------------
 # One dense layer (the reference functions, CS231n style)
@@ -241,10 +257,14 @@ class MLP:
             ``dbiases[l]`` like ``biases[l]``.
         """
         X, y, loss_fn = self._check_batch(X, y, loss)
-        if not self._all_float64(X):
-            trace = self._run(self._backprop, X, y, loss_fn)
-            return trace.loss, trace.dweights, trace.dbiases
-        return self._run(self._train_step, X, y, loss_fn)
+        try:
+            if self._all_float64(X):
+                return self._train_step(X, y, loss_fn)
+            trace = self._backprop(X, y, loss_fn)
+        except ValueError:
+            self._check_parameters()
+            raise
+        return trace.loss, trace.dweights, trace.dbiases
 
     def backprop(self, X: Any, y: Any, loss: str = "mse") -> Trace:
         """One forward and backward pass, keeping every per-layer intermediate.
@@ -267,6 +287,8 @@ class MLP:
 
     def _check_input(self, X: Any) -> Array:
         n_in = self.layer_sizes[0]
+        if _is_plain_finite_f64(X) and X.ndim == 2 and X.shape[1] == n_in and X.shape[0]:
+            return X  # the usual case, checked in full without leaving this line
         X = _as_checked_array("X", X, ndim=2, allow_complex=True)
         check_shape("X", X, (None, n_in), f"(N, n_in) with n_in = layer_sizes[0] = {n_in}")
         if X.shape[0] == 0:
@@ -274,9 +296,14 @@ class MLP:
         return X
 
     def _check_batch(self, X: Any, y: Any, loss: str) -> tuple[Array, Array, Loss]:
-        loss_fn = LOSSES[check_choice("loss", loss, LOSSES)]
+        loss_fn = LOSSES.get(loss) if type(loss) is str else None
+        if loss_fn is None:
+            loss_fn = LOSSES[check_choice("loss", loss, LOSSES)]
         X = self._check_input(X)
-        y = loss_fn.check_target(y, (X.shape[0], self.layer_sizes[-1]))
+        output_shape = (X.shape[0], self.layer_sizes[-1])
+        if loss_fn.name == "mse" and _is_plain_finite_f64(y) and y.shape == output_shape:
+            return X, y, loss_fn
+        y = loss_fn.check_target(y, output_shape)
         return X, y, loss_fn
 
     def _check_parameters(self) -> None:
@@ -300,10 +327,16 @@ class MLP:
             raise
 
     def _all_float64(self, X: Array) -> bool:
-        if X.dtype != np.float64:
+        # ``dtype is _F64`` is the usual case and costs nothing; ``==`` catches equal copies.
+        dt = X.dtype
+        if dt is not _F64 and dt != _F64:
             return False
         for W, b in zip(self.weights, self.biases):
-            if W.dtype != np.float64 or b.dtype != np.float64:
+            dt = W.dtype
+            if dt is not _F64 and dt != _F64:
+                return False
+            dt = b.dtype
+            if dt is not _F64 and dt != _F64:
                 return False
         return True
 
@@ -361,32 +394,80 @@ class MLP:
         then computed in place over A, which the backward pass no longer needs once the layer's
         dW is known. The input layer's dX is not computed at all.
         """
-        names = self._layer_activations()
-        if not all(n in _F_INPLACE for n in names):
+        kernels = _fast_kernels(self.activation, self.output_activation)
+        if kernels is None:
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
+        f_hidden, f_out, df_hidden, df_out = kernels
         weights = self.weights
+        biases = self.biases
         L = len(weights)
+        matmul = np.matmul
+        add = np.add
+        ones = _ones(X.shape[0])  # db = 1ᵀ delta: a matrix-vector product beats a column sum
+        # Forward: Z = A W, then b and f applied in place over Z (one array per layer).
         A_list = [X]
         A = X
-        for W, b, name in zip(weights, self.biases, names):
-            Z = A @ W
-            Z += b
-            A = _F_INPLACE[name](Z)
+        for l in range(L - 1):
+            A = matmul(A, weights[l])
+            add(A, biases[l], out=A)
+            f_hidden(A, out=A)
             A_list.append(A)
-        value = loss_fn.value_kernel(A, y)
-        delta = loss_fn.grad_kernel(A, y)  # dL/dy_hat, a fresh array
-        _DF_INPLACE[names[-1]](delta, A)  # now dL/dZ of the last layer
+        A = matmul(A, weights[-1])
+        add(A, biases[-1], out=A)
+        if f_out is not None:
+            f_out(A, out=A)
+        value, delta = _VALUE_AND_GRAD[loss_fn.name](A, y)  # delta = dL/dy_hat, a fresh array
+        if df_out is not None:
+            df_out(delta, A)  # now dL/dZ of the last layer
         dweights: list[Array] = [delta] * L
         dbiases: list[Array] = [delta] * L
-        df_hidden = _DF_INPLACE[self.activation]
         for l in range(L - 1, 0, -1):
             A_prev = A_list[l]
-            dweights[l] = A_prev.T @ delta
-            dbiases[l] = delta.sum(axis=0)
-            delta_prev = delta @ weights[l].T
+            dweights[l] = matmul(A_prev.T, delta)
+            dbiases[l] = matmul(ones, delta)
+            delta_prev = matmul(delta, weights[l].T)
             df_hidden(delta_prev, A_prev)  # A_prev is used up here
             delta = delta_prev
-        dweights[0] = X.T @ delta
-        dbiases[0] = delta.sum(axis=0)
+        dweights[0] = matmul(X.T, delta)
+        dbiases[0] = matmul(ones, delta)
         return value, dweights, dbiases
+
+
+_ONES: dict[int, Array] = {}
+
+
+def _ones(n: int) -> Array:
+    """A read-only vector of n ones, made once per length."""
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = np.ones(n)
+        ones.flags.writeable = False
+        if len(_ONES) < 64:
+            _ONES[n] = ones
+    return ones
+
+
+_FastKernels = tuple[Any, Any, Callable[[Array, Array], None], Any]
+_FAST_KERNELS: dict[tuple[str, str], _FastKernels | None] = {}
+
+
+def _fast_kernels(hidden: str, output: str) -> _FastKernels | None:
+    """The in-place kernels of the training fast path, looked up once per pair of names.
+
+    ``(f_hidden, f_out, df_hidden, df_out)``: ``f(Z, out=Z)`` overwrites Z with the
+    activation, ``df(dA, A)`` multiplies dA by f' written with A; ``f_out`` and ``df_out`` are
+    None for the identity output (nothing to do). None when a name has no in-place kernel.
+    """
+    key = (hidden, output)
+    if key not in _FAST_KERNELS:
+        if all(name in _F_INPLACE_OUT for name in key):
+            _FAST_KERNELS[key] = (
+                _F_INPLACE_OUT[hidden],
+                None if output == "identity" else _F_INPLACE_OUT[output],
+                _DF_INPLACE[hidden],
+                None if output == "identity" else _DF_INPLACE[output],
+            )
+        else:
+            _FAST_KERNELS[key] = None
+    return _FAST_KERNELS[key]
