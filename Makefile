@@ -47,8 +47,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest-xdist workers (the course's machines have two cores); tests that share a module
+# fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lessons: $(STAMP)
 	$(BIN)/python -m bpcourse.autograde.cli release-all
