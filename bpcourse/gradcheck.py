@@ -29,13 +29,15 @@ between the two evaluations), leaves the entry out and emits a :class:`KinkWarni
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bpcourse._validate import as_array, check_choice, check_positive_number, describe
+from bpcourse.nn.activations import ACTIVATIONS
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -64,8 +66,28 @@ DEFAULT_STEPS: dict[str, float] = {"complex_step": 1e-20, "central": 1e-5}
 #: reaches on a small float64 network.
 DEFAULT_TOLERANCES: dict[str, float] = {"complex_step": 1e-10, "central": 1e-6}
 
-#: Activations with a kink (a point where the derivative jumps) at z = 0.
-KINK_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+class _KinkActivations(AbstractSet[str]):
+    """The names of the registered activations with kinks, read live from
+    :data:`bpcourse.nn.ACTIVATIONS` (an activation registered with kinks appears here)."""
+
+    def __contains__(self, name: object) -> bool:
+        act = ACTIVATIONS.get(name) if isinstance(name, str) else None
+        return act is not None and bool(act.kinks)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, act in ACTIVATIONS.items() if act.kinks)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"KinkActivations({sorted(self)})"
+
+
+#: Activations with a kink (a point where the derivative jumps), from the activation registry:
+#: ``"relu"`` and ``"leaky_relu"`` (at z = 0) and any registered with ``kinks``.
+KINK_ACTIVATIONS: AbstractSet[str] = _KinkActivations()
 
 _SWEEP_METHODS = ("central", "forward", "complex_step")
 
@@ -339,13 +361,22 @@ def kinks_within(Z_list: Sequence[Any], h: float) -> list[int]:
     return counts
 
 
-def _kinked_layers(model: Any) -> list[int]:
-    """0-based indices of the model's layers whose activation has a kink."""
+def _kinked_layers(model: Any) -> dict[int, tuple[float, ...]]:
+    """0-based index -> kink points, for the model's layers whose activation has kinks."""
     n_layers = len(getattr(model, "weights", []))
     hidden = getattr(model, "activation", None)
     output = getattr(model, "output_activation", None)
     names = [hidden] * (n_layers - 1) + [output]
-    return [l for l, name in enumerate(names) if name in KINK_ACTIVATIONS]
+    return {
+        l: ACTIVATIONS[name].kinks
+        for l, name in enumerate(names)
+        if isinstance(name, str) and name in KINK_ACTIVATIONS
+    }
+
+
+def _sides(Z: Array, kinks: tuple[float, ...]) -> Array:
+    """For every entry of Z, on which side of each kink its real part lies (a bool stack)."""
+    return np.stack([Z.real > k for k in kinks])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,7 +492,7 @@ def _central_differences_of_parameter(
     P: Array,
     h: float,
     evaluate: Callable[[], tuple[Any, list[Array]]],
-    kinked: list[int],
+    kinked: Iterable[int],
     kink_units: dict[int, int],
 ) -> tuple[Array, Array]:
     """Central differences for every entry of P, and which entries straddle a kink.
@@ -487,7 +518,7 @@ def _central_differences_of_parameter(
             _vanishing_step(h, old)
         numeric[i] = (f_plus - f_minus) / step
         for l, s_plus, s_minus in zip(kinked, signs_plus, signs_minus):
-            crossed = int(np.count_nonzero(s_plus != s_minus))
+            crossed = int(np.count_nonzero(np.any(s_plus != s_minus, axis=0)))
             if crossed:
                 straddles[i] = True
                 kink_units[l + 1] = max(kink_units.get(l + 1, 0), crossed)
@@ -561,14 +592,14 @@ def check_model_gradients(
 
     probe = _as_complex_copy(model) if method == "complex_step" else model.copy()
     params = [p for pair in zip(probe.weights, probe.biases) for p in pair]
-    kinked = _kinked_layers(model) if method == "central" else []
+    kinked = _kinked_layers(model) if method == "central" else {}
 
     def evaluate() -> tuple[Any, list[Array]]:
         """The loss at the probe's current parameters, and the signs of the kinked layers' Z."""
         if not kinked:
             return probe.loss(X, y, loss), []
         trace = probe.backprop(X, y, loss)
-        return trace.loss, [trace.Z[l].real > 0 for l in kinked]
+        return trace.loss, [_sides(trace.Z[l], kinks) for l, kinks in kinked.items()]
 
     result = GradCheckResult(method, h, loss, {}, {}, {}, {})
     for name, P, G in zip(names, params, grads):

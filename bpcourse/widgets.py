@@ -29,7 +29,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from bpcourse import data, dynamics, plots
+from bpcourse import data, dynamics, nn, optim, plots
 from bpcourse._validate import (
     check_choice,
     check_positive_int,
@@ -76,7 +76,10 @@ LEARNING_RATE_DEFAULTS: Mapping[str, Any] = {
 """Defaults of :func:`learning_rate_explorer`: on the noisy sine, full-batch SGD is slow at
 0.001, good near 0.3, oscillates near 0.7 and diverges from about 0.9."""
 
-_OPTIMIZER_LABELS = (("SGD", "sgd"), ("momentum", "momentum"), ("Adam", "adam"))
+
+def _optimizer_labels() -> list[tuple[str, str]]:
+    """(menu label, registry name) of every optimizer in :data:`bpcourse.optim.OPTIMIZERS`."""
+    return [(cls.label, name) for name, cls in optim.OPTIMIZERS.items()]
 
 
 class Explorer(widgets.VBox):
@@ -196,7 +199,8 @@ def gradient_flow_explorer(**options: Any) -> Explorer:
 
     Args:
         **options: any of :data:`GRADIENT_FLOW_DEFAULTS`: ``depth``, ``width``,
-            ``activation`` ("sigmoid", "tanh", "relu"), ``init`` ("normal", "xavier", "he"),
+            ``activation`` (those of :func:`bpcourse.nn.explorer_activations`: "sigmoid", "tanh",
+            "relu"), ``init`` (:func:`bpcourse.nn.explorer_inits`: "normal", "xavier", "he"),
             ``lr``, ``clip`` (bool), ``clip_threshold``, ``max_depth``, ``max_width``,
             ``num_epochs`` (steps of the short run), ``n_samples``, ``seed``.
 
@@ -220,8 +224,8 @@ def gradient_flow_explorer(**options: Any) -> Explorer:
             f"depth, width: expected at most max_depth={max_depth} and max_width={max_width}, "
             f"got depth={depth}, width={width}"
         )
-    activations = ["sigmoid", "tanh", "relu"]
-    inits = ["normal", "xavier", "he"]
+    activations = nn.explorer_activations()
+    inits = nn.explorer_inits()
     check_choice("activation", o["activation"], activations)
     check_choice("init", o["init"], inits)
     if not isinstance(o["clip"], bool):
@@ -311,18 +315,19 @@ def learning_rate_explorer(**options: Any) -> Explorer:
     """
     o = _options(options, LEARNING_RATE_DEFAULTS)
     lr = check_positive_number("lr", o["lr"])
-    optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in _OPTIMIZER_LABELS])
+    optimizer_labels = _optimizer_labels()
+    optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in optimizer_labels])
     num_epochs = check_positive_int("num_epochs", o["num_epochs"])
-    datasets = ["sine", "iris", "moons", "spirals"]
+    datasets = list(data.DATASETS)
     dataset = check_choice("dataset", o["dataset"], datasets)
-    activation = check_choice("activation", o["activation"], ["sigmoid", "tanh", "relu"])
+    activation = check_choice("activation", o["activation"], nn.explorer_activations())
     hidden = check_positive_int("hidden", o["hidden"])
     seed = check_positive_int("seed", o["seed"], minimum=0)
 
     controls: dict[str, widgets.ValueWidget] = {
         "learning rate": _log_slider("learning rate", lr, 1e-3, 30.0),
         "optimizer": widgets.Dropdown(
-            options=list(_OPTIMIZER_LABELS), value=optimizer, description="optimizer"
+            options=optimizer_labels, value=optimizer, description="optimizer"
         ),
         "epochs": widgets.IntSlider(
             value=num_epochs,
@@ -347,7 +352,7 @@ def learning_rate_explorer(**options: Any) -> Explorer:
             seed=seed,
             progress=progress,
         )
-        label = dict((v, k) for k, v in _OPTIMIZER_LABELS)[values["optimizer"]]
+        label = dict((v, k) for k, v in optimizer_labels)[values["optimizer"]]
         fig = plots.plot_loss_curves(
             result,
             labels=[label],
