@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_TOLERANCES",
     "KINK_ACTIVATIONS",
+    "RELATIVE_SCALES",
     "TINY",
     "GradCheckResult",
     "KinkWarning",
@@ -50,6 +51,7 @@ __all__ = [
     "complex_step_gradient",
     "kinks_within",
     "numerical_gradient",
+    "perturb_each_entry",
     "relative_error",
     "step_size_sweep",
 ]
@@ -101,37 +103,60 @@ class KinkWarning(UserWarning):
 # ---------------------------------------------------------------------------------------------
 
 
-def _elementwise_relative_error(a: Array, b: Array) -> Array:
-    """$|a - b| / \\max(|a| + |b|, \\text{TINY})$ per entry; NaN or inf entries give inf."""
+#: How :func:`relative_error` scales a difference: by the sum or by the larger of the sizes.
+RELATIVE_SCALES = ("sum", "max")
+
+
+def _scale(a: Array, b: Array, how: str) -> Array:
+    return np.abs(a) + np.abs(b) if how == "sum" else np.maximum(np.abs(a), np.abs(b))
+
+
+def _elementwise_relative_error(
+    a: Array, b: Array, floor: float = TINY, scale: str = "sum"
+) -> Array:
+    """$|a - b| / \\max(s(a, b), \\text{floor})$ per entry (s = |a| + |b| or max(|a|, |b|));
+    NaN or inf entries give inf."""
     with np.errstate(invalid="ignore", over="ignore"):
-        err = np.asarray(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), TINY))
+        err = np.asarray(np.abs(a - b) / np.maximum(_scale(a, b, scale), floor))
     err[~np.isfinite(err)] = np.inf
     return err
 
 
-def relative_error(a: Any, b: Any) -> float:
-    r"""The largest entrywise relative error between two arrays (or numbers).
+def relative_error(
+    a: Any, b: Any, *, floor: float = TINY, norm: bool = False, scale: str = "sum"
+) -> float:
+    r"""The relative error between two arrays (or numbers): the package's one definition.
 
-    $$\mathrm{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(|a_i| + |b_i|,\ \text{TINY})}$$
+    $$\mathrm{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(|a_i| + |b_i|,\ \text{floor})}$$
 
-    with TINY the smallest normal float64 (about 2.2e-308), so two zeros give 0 rather than
-    0/0. The value is symmetric, lies in [0, 1] and is 1 when the signs differ. A rough scale
-    for float64 gradient checks: below about 1e-7 the two agree; between 1e-7 and 1e-2 look
-    closer (a ReLU kink, an entry far smaller than the others, float32); above 1e-2 the
-    backward pass is almost surely wrong.
+    with floor by default TINY, the smallest normal float64 (about 2.2e-308), so two zeros
+    give 0 rather than 0/0. The value is symmetric, lies in [0, 1] and is 1 when the signs
+    differ. A rough scale for float64 gradient checks: below about 1e-7 the two agree; between
+    1e-7 and 1e-2 look closer (a ReLU kink, an entry far smaller than the others, float32);
+    above 1e-2 the backward pass is almost surely wrong.
 
     Args:
         a: an array or a number (real or complex).
         b: the same shape as ``a`` (no broadcasting).
+        floor: the smallest denominator, > 0. A floor of 1 makes the error absolute for
+            values below 1 in size (how :mod:`bpcourse.symbolic` compares expressions at
+            points where both may vanish).
+        norm: compare whole arrays instead of entries: the same formula with Euclidean norms
+            over all entries in place of absolute values, which small entries do not
+            dominate.
+        scale: ``"sum"`` divides by $|a| + |b|$ (the default), ``"max"`` by
+            $\max(|a|, |b|)$, so that a gradient half its true size gives 0.5.
 
     Returns:
-        The largest relative error, a float (0.0 for empty arrays).
+        The relative error, a float (0.0 for empty arrays).
 
     Raises:
         ValueError: if the shapes differ or an entry is NaN or infinite.
     """
     a_arr = as_array("a", a, allow_complex=True)
     b_arr = as_array("b", b, allow_complex=True)
+    floor = check_positive_number("floor", floor)
+    check_choice("scale", scale, RELATIVE_SCALES)
     if a_arr.shape != b_arr.shape:
         raise ValueError(
             f"b: expected the shape of a, {a_arr.shape}, got shape {b_arr.shape} "
@@ -139,7 +164,53 @@ def relative_error(a: Any, b: Any) -> float:
         )
     if a_arr.size == 0:
         return 0.0
-    return float(np.max(_elementwise_relative_error(a_arr, b_arr)))
+    if norm:
+        diff = np.array([np.linalg.norm(a_arr - b_arr)])
+        a_arr, b_arr = np.array([np.linalg.norm(a_arr)]), np.array([np.linalg.norm(b_arr)])
+        return float(diff[0] / np.maximum(_scale(a_arr, b_arr, scale), floor)[0])
+    return float(np.max(_elementwise_relative_error(a_arr, b_arr, floor, scale)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The finite-difference kernel: perturb one entry at a time
+# ---------------------------------------------------------------------------------------------
+
+Result = TypeVar("Result")
+
+
+def perturb_each_entry(
+    P: Array, offsets: Sequence[Any], evaluate: Callable[[], Result]
+) -> Iterator[tuple[tuple[int, ...], Any, list[Result], list[Any]]]:
+    """Move every entry of ``P`` in place by each offset in turn, and evaluate.
+
+    The one loop behind every numerical derivative of the package (central and forward
+    differences, the complex step, the gradient check of a model, the cost experiment of
+    :mod:`bpcourse.dynamics`). For entry ``i`` and each offset ``d`` it sets
+    ``P[i] = old + d``, records the value ``P[i]`` actually holds (after rounding) and calls
+    ``evaluate()``; then it restores ``P[i]``, also when ``evaluate`` raises.
+
+    Args:
+        P: a writable array read by ``evaluate`` (for example a model's live weights); for a
+            complex offset it must be complex.
+        offsets: what to add to each entry, e.g. ``(h, -h)`` or ``(1j * h,)``.
+        evaluate: called once per entry and offset, with no arguments.
+
+    Yields:
+        ``(index, old, results, taken)``: the entry's index, its original value, the results
+        of ``evaluate`` and the values the entry held, one per offset.
+    """
+    for i in np.ndindex(P.shape):
+        old = P[i]
+        results: list[Result] = []
+        taken: list[Any] = []
+        try:
+            for d in offsets:
+                P[i] = old + d
+                taken.append(P[i])
+                results.append(evaluate())
+        finally:
+            P[i] = old
+        yield i, old, results, taken
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,17 +237,10 @@ def _as_number(value: Any, *, allow_complex: bool = False) -> Any:
 def _central_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     """Central differences of f at x, perturbing x in place and restoring it."""
     grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        try:
-            x[i] = old + h
-            f_plus = _as_number(f(x))
-            step = x[i]
-            x[i] = old - h
-            f_minus = _as_number(f(x))
-            step = float(step) - float(x[i])  # the step actually taken, after rounding
-        finally:
-            x[i] = old
+    for i, old, (f_plus, f_minus), (up, down) in perturb_each_entry(
+        x, (h, -h), lambda: _as_number(f(x))
+    ):
+        step = float(up) - float(down)  # the step actually taken, after rounding
         if step == 0:
             _vanishing_step(h, old)
         grad[i] = (f_plus - f_minus) / step
@@ -193,14 +257,8 @@ def _vanishing_step(h: float, value: Any) -> None:
 def _forward_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     grad = np.zeros(x.shape, dtype=np.float64)
     f_0 = _as_number(f(x))
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        try:
-            x[i] = old + h
-            f_plus = _as_number(f(x))
-            step = float(x[i]) - float(old)
-        finally:
-            x[i] = old
+    for i, old, (f_plus,), (up,) in perturb_each_entry(x, (h,), lambda: _as_number(f(x))):
+        step = float(up) - float(old)
         if step == 0:
             _vanishing_step(h, old)
         grad[i] = (f_plus - f_0) / step
@@ -210,11 +268,7 @@ def _forward_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array
 def _complex_step(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     xc = x.astype(np.complex128)
     grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = xc[i]
-        xc[i] = old + 1j * h
-        value = f(xc)
-        xc[i] = old
+    for i, _, (value,), _ in perturb_each_entry(xc, (1j * h,), lambda: f(xc)):
         if not np.iscomplexobj(np.asarray(value)):
             raise TypeError(
                 "f: returned a real number for complex input, so the complex step cannot "
@@ -478,13 +532,8 @@ def _as_complex_copy(model: Any) -> Any:
 def _complex_step_of_parameter(P: Array, h: float, loss: Callable[[], Any]) -> Array:
     """Im L(P + ih e_i) / h for every entry of the complex parameter array P (restored)."""
     numeric = np.zeros(P.shape)
-    for i in np.ndindex(P.shape):
-        old = P[i]
-        try:
-            P[i] = old + 1j * h
-            numeric[i] = np.imag(loss()) / h
-        finally:
-            P[i] = old
+    for i, _, (value,), _ in perturb_each_entry(P, (1j * h,), loss):
+        numeric[i] = np.imag(value) / h
     return numeric
 
 
@@ -497,27 +546,20 @@ def _central_differences_of_parameter(
 ) -> tuple[Array, Array]:
     """Central differences for every entry of P, and which entries straddle a kink.
 
-    ``evaluate()`` returns the loss and, for each layer in ``kinked``, the signs of its
-    pre-activations; a unit whose sign differs between P + h e_i and P - h e_i crossed the
-    kink. ``kink_units`` (layer number -> most units crossed at once) is updated in place.
+    ``evaluate()`` returns the loss and, for each layer in ``kinked``, the sides of its kinks
+    its pre-activations lie on; a unit whose side differs between P + h e_i and P - h e_i
+    crossed a kink. ``kink_units`` (layer number -> most units crossed at once) is updated in
+    place.
     """
     numeric = np.zeros(P.shape)
     straddles = np.zeros(P.shape, dtype=bool)
-    for i in np.ndindex(P.shape):
-        old = P[i]
-        try:
-            P[i] = old + h
-            f_plus, signs_plus = evaluate()
-            step = P[i]
-            P[i] = old - h
-            f_minus, signs_minus = evaluate()
-            step = step - P[i]  # the step actually taken, after rounding
-        finally:
-            P[i] = old
+    layers = list(kinked)
+    for i, old, (plus, minus), (up, down) in perturb_each_entry(P, (h, -h), evaluate):
+        step = up - down  # the step actually taken, after rounding
         if step == 0:
             _vanishing_step(h, old)
-        numeric[i] = (f_plus - f_minus) / step
-        for l, s_plus, s_minus in zip(kinked, signs_plus, signs_minus):
+        numeric[i] = (plus[0] - minus[0]) / step
+        for l, s_plus, s_minus in zip(layers, plus[1], minus[1]):
             crossed = int(np.count_nonzero(np.any(s_plus != s_minus, axis=0)))
             if crossed:
                 straddles[i] = True
