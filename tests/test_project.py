@@ -63,9 +63,27 @@ ALLOWED: dict[str, set[str]] = {
     "plots": {"_validate", "engine", "dynamics"},
     "widgets": {"_validate", "nn", "optim", "data", "dynamics", "plots"},
     "grading": set(),
+    "autograde": set(),  # module by module in AUTOGRADE_ALLOWED below
+    "cli": {"autograde"},  # an alias of bpcourse.autograde.cli
+}
+
+# The autograding subpackage, module by module (names relative to bpcourse.autograde). It may
+# use no other part of bpcourse: the grading kernel imports the course, never the reverse.
+AUTOGRADE = PKG / "autograde"
+AUTOGRADE_ALLOWED = {
+    "markers": set(),
+    "cellnames": set(),
     "kernel_launcher": set(),
-    "nbgrader_ext": set(),
-    "classroom": {"nbgrader_ext"},
+    "kernelmanager": set(),
+    "preprocessors": {
+        "preprocessors.resilientexecute",
+        "preprocessors.restorecells",
+        "preprocessors.shortenhiddentracebacks",
+    },
+    "preprocessors.resilientexecute": {"cellnames", "markers"},
+    "preprocessors.restorecells": set(),
+    "preprocessors.shortenhiddentracebacks": set(),
+    "classroom": {"markers"},
     "cli": {"classroom"},
 }
 
@@ -155,7 +173,7 @@ def test_import_layering(unit: str) -> None:
 
 def test_layering_table_names_existing_units() -> None:
     assert set(ALLOWED) == set(_units())
-    assert set(SUBMODULES) == {u for u in _units() if (PKG / u).is_dir()}
+    assert set(SUBMODULES) | {"autograde"} == {u for u in _units() if (PKG / u).is_dir()}
 
 
 @pytest.mark.parametrize("unit", sorted(SUBMODULES))
@@ -173,6 +191,48 @@ def test_layering_inside_subpackages(unit: str) -> None:
             f"bpcourse.{unit}.{module} imports {sorted(imported)}, "
             f"the table allows {sorted(table[module])}"
         )
+
+
+def _autograde_modules() -> list[str]:
+    modules = []
+    for path in sorted(AUTOGRADE.rglob("*.py")):
+        parts = path.relative_to(AUTOGRADE).with_suffix("").parts
+        if parts == ("__init__",):
+            continue
+        modules.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return modules
+
+
+def _autograde_path(module: str) -> Path:
+    path = AUTOGRADE.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def _bpcourse_modules_imported(path: Path) -> set[str]:
+    """Every ``bpcourse.X.Y`` a module imports, as ``X.Y`` (``from bpcourse.X import Y`` too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bpcourse"):
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        found.update(n.split(".", 1)[1] for n in names if n.startswith("bpcourse."))
+    return found
+
+
+@pytest.mark.parametrize("module", _autograde_modules())
+def test_autograde_import_layering(module: str) -> None:
+    assert module in AUTOGRADE_ALLOWED, f"new module autograde.{module}: add it to the table"
+    imported = _bpcourse_modules_imported(_autograde_path(module))
+    own = {n.removeprefix("autograde.") for n in imported if n.startswith("autograde.")}
+    outside = {n for n in imported if not n.startswith("autograde")}
+    assert not outside, f"bpcourse.autograde.{module} imports {sorted(outside)} from the course"
+    known = set(AUTOGRADE_ALLOWED)
+    modules = {n for n in own if n in known}  # drop class names of "from X import Class"
+    upward = modules - AUTOGRADE_ALLOWED[module] - {module}
+    assert not upward, f"bpcourse.autograde.{module} imports {sorted(upward)} (upward or sideways)"
+    assert "__all__" in _autograde_path(module).read_text(), f"autograde.{module}: no __all__"
 
 
 def test_import_has_no_side_effects() -> None:
