@@ -43,6 +43,7 @@ __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_TOLERANCES",
     "KINK_ACTIVATIONS",
+    "PROTOCOL",
     "RELATIVE_SCALES",
     "TINY",
     "GradCheckResult",
@@ -515,18 +516,8 @@ class GradCheckResult:
     __str__ = __repr__
 
 
-def _parameter_names(n_layers: int) -> list[str]:
-    names: list[str] = []
-    for l in range(1, n_layers + 1):
-        names += (f"W{l}", f"b{l}")
-    return names
-
-
-def _as_complex_copy(model: Any) -> Any:
-    probe = model.copy()
-    probe.weights = [np.asarray(W, dtype=np.complex128).copy() for W in probe.weights]
-    probe.biases = [np.asarray(b, dtype=np.complex128).copy() for b in probe.biases]
-    return probe
+#: What :func:`check_model_gradients` needs of a model: the parameter protocol.
+PROTOCOL = ("named_parameters", "with_parameters", "loss", "gradients")
 
 
 def _complex_step_of_parameter(P: Array, h: float, loss: Callable[[], Any]) -> Array:
@@ -596,57 +587,67 @@ def check_model_gradients(
     loss: str = "mse",
     method: str = "complex_step",
     h: float | None = None,
+    **kw: Any,
 ) -> GradCheckResult:
     """Compare a model's backpropagated gradients with numerical ones, entry by entry.
 
-    Every weight and bias entry is perturbed in turn on a copy of the model (``model.copy()``;
-    for the complex step the copy holds complex weights), the loss is re-evaluated, and the
-    numerical derivative is compared with ``model.loss_and_gradients`` by
-    :func:`relative_error`. The model itself is not changed.
+    Works for every model that follows the package's parameter protocol (:class:`bpcourse.nn.
+    MLP`, :class:`bpcourse.nn.RNN`, ...): ``named_parameters()``, ``with_parameters(arrays)``,
+    ``loss(X, y, **kw)`` and ``gradients(X, y, **kw)`` returning the loss and the gradients in
+    the named order. Every parameter entry is perturbed in turn on a new model holding copies
+    of the parameters (complex ones for the complex step), the loss is re-evaluated, and the
+    numerical derivative is compared with the model's gradient by :func:`relative_error`. The
+    model itself is not changed.
 
-    With central differences and ReLU-type activations, an entry whose perturbation moves some
-    pre-activation across 0 (a kink inside the step) is left out and reported, with a
-    :class:`KinkWarning`, instead of being shown as a backprop bug. The complex step does not
-    suffer from kinks: both it and backprop decide by the sign of the real part.
+    With central differences and activations with kinks (ReLU-type: :data:`KINK_ACTIVATIONS`),
+    an entry whose perturbation moves some pre-activation across a kink is left out and
+    reported, with a :class:`KinkWarning`, instead of being shown as a backprop bug. The
+    complex step does not suffer from kinks: both it and backprop decide by the real part.
 
     Args:
-        model: an :class:`bpcourse.nn.MLP` (or anything with ``weights``, ``biases``,
-            ``copy()``, ``loss(X, y, loss)`` and ``loss_and_gradients(X, y, loss)``).
-        X: (N, n_in) inputs.
+        model: a model following the parameter protocol.
+        X: its inputs.
         y: targets for the loss.
-        loss: the loss name.
+        loss: the loss name, passed to the model as ``loss=``.
         method: "complex_step" (default) or "central".
         h: the step; by default 1e-20 for the complex step and 1e-5 for central differences.
+        **kw: anything else the model's ``loss`` and ``gradients`` take.
 
     Returns:
         A :class:`GradCheckResult`; ``result.ok()`` says whether the gradients agree.
     """
     check_choice("method", method, DEFAULT_STEPS)
     h = DEFAULT_STEPS[method] if h is None else check_positive_number("h", h)
-    for attr in ("weights", "biases", "copy", "loss", "loss_and_gradients"):
-        if not hasattr(model, attr):
+    for attr in PROTOCOL:
+        if not callable(getattr(model, attr, None)):
             raise TypeError(
-                f"model: expected an MLP-like object with .{attr}, got {describe(model)}"
+                f"model: expected a model with .{attr}() (the parameter protocol: "
+                f"{', '.join(PROTOCOL)}), got {describe(model)}"
             )
-    _, dweights, dbiases = model.loss_and_gradients(X, y, loss)  # also validates X, y, loss
-    grads = [g for pair in zip(dweights, dbiases) for g in pair]
-    names = _parameter_names(len(model.weights))
-
-    probe = _as_complex_copy(model) if method == "complex_step" else model.copy()
-    params = [p for pair in zip(probe.weights, probe.biases) for p in pair]
+    kw["loss"] = loss
+    _, grads = model.gradients(X, y, **kw)  # also validates X, y and the keywords
+    named = model.named_parameters()
+    if len(grads) != len(named):
+        raise ValueError(
+            f"model.gradients: expected {len(named)} gradients, one per parameter of "
+            f"named_parameters(), got {len(grads)}"
+        )
+    dtype = np.complex128 if method == "complex_step" else np.float64
+    probe = model.with_parameters([np.array(P, dtype=dtype) for _, P in named])
+    params = [P for _, P in probe.named_parameters()]
     kinked = _kinked_layers(model) if method == "central" else {}
 
     def evaluate() -> tuple[Any, list[Array]]:
-        """The loss at the probe's current parameters, and the signs of the kinked layers' Z."""
+        """The loss at the probe's current parameters, and the sides of the kinked layers' Z."""
         if not kinked:
-            return probe.loss(X, y, loss), []
-        trace = probe.backprop(X, y, loss)
+            return probe.loss(X, y, **kw), []
+        trace = probe.backprop(X, y, **kw)
         return trace.loss, [_sides(trace.Z[l], kinks) for l, kinks in kinked.items()]
 
     result = GradCheckResult(method, h, loss, {}, {}, {}, {})
-    for name, P, G in zip(names, params, grads):
+    for (name, _), P, G in zip(named, params, grads):
         if method == "complex_step":
-            numeric = _complex_step_of_parameter(P, h, lambda: probe.loss(X, y, loss))
+            numeric = _complex_step_of_parameter(P, h, lambda: probe.loss(X, y, **kw))
             straddles = np.zeros(P.shape, dtype=bool)
         else:
             numeric, straddles = _central_differences_of_parameter(

@@ -22,7 +22,7 @@ from bpcourse._validate import (
     check_shape,
     describe,
 )
-from bpcourse.nn._checks import Array, _as_checked_array
+from bpcourse.nn._checks import Array, _as_checked_array, _check_parameter_arrays
 from bpcourse.nn.activations import ACTIVATIONS, Activation
 from bpcourse.nn.init import INITS
 from bpcourse.nn.losses import LOSSES, Loss
@@ -183,12 +183,56 @@ class MLP:
         """Number of weight layers L (one less than ``len(layer_sizes)``)."""
         return len(self.weights)
 
+    # --- the parameter protocol (shared by every model of the package) --------------------
+
+    def named_parameters(self) -> list[tuple[str, Array]]:
+        """The live parameter arrays with their names, ``[("W1", W1), ("b1", b1), ...]``.
+
+        The order of :meth:`parameters` and of the gradients of :meth:`gradients`.
+        """
+        named: list[tuple[str, Array]] = []
+        for l, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
+            named += ((f"W{l}", W), (f"b{l}", b))
+        return named
+
     def parameters(self) -> list[Array]:
         """The live parameter arrays ``[W1, b1, W2, b2, ...]`` (optimizers update them in place)."""
         params: list[Array] = []
         for W, b in zip(self.weights, self.biases):
             params += (W, b)
         return params
+
+    def with_parameters(self, arrays: Sequence[Any]) -> MLP:
+        """A new model like this one (same class and settings) holding ``arrays``.
+
+        Args:
+            arrays: one array per parameter, in the order of :meth:`named_parameters`, each of
+                its parameter's shape. They are used as given, not copied (complex arrays make
+                a model for the complex-step check).
+
+        Returns:
+            The new model; this one is unchanged.
+        """
+        checked = _check_parameter_arrays(arrays, self.named_parameters())
+        new = _copy.copy(self)
+        new.weights = checked[0::2]
+        new.biases = checked[1::2]
+        return new
+
+    def gradients(self, X: Any, y: Any, loss: str = "mse") -> tuple[Any, list[Array]]:
+        """The loss and its gradients in the order of :meth:`named_parameters`.
+
+        Args: as :meth:`loss`.
+
+        Returns:
+            ``(loss, [dW1, db1, dW2, db2, ...])`` (from :meth:`loss_and_gradients`, so a
+            subclass that rewrites that method is checked as written).
+        """
+        value, dweights, dbiases = self.loss_and_gradients(X, y, loss)
+        grads: list[Array] = []
+        for dW, db in zip(dweights, dbiases):
+            grads += (dW, db)
+        return value, grads
 
     def copy(self) -> MLP:
         """An independent copy (same class and settings, copied arrays)."""
