@@ -604,6 +604,7 @@ def call_checked(
     no_recursion: bool = False,
     earlier: Mapping[str, Any] | None = None,
     kwargs: Mapping[str, Any] | None = None,
+    deferred: list[str] | None = None,
 ) -> Any:
     """Call a learner's function once, observing the rules an exercise states.
 
@@ -625,6 +626,8 @@ def call_checked(
         earlier: ``{name: reference}`` bound in the function's globals during the call, so that
             it uses the reference versions of earlier exercises.
         kwargs: keyword arguments.
+        deferred: if given, a broken input or result rule is appended to it instead of
+            raised (so that a caller can first say what is wrong with the values).
 
     Returns:
         What ``func`` returned.
@@ -637,6 +640,8 @@ def call_checked(
     label: str = name or str(getattr(func, "__name__", "your function"))
     if not callable(func):
         raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
+    for ref in own_work:  # a test written wrongly fails here, not as the learner's error
+        _python_functions(ref)
     args = tuple(args)
     kw = dict(kwargs or {})
     before = [_snapshot(a) for a in args] if inputs_unchanged else []
@@ -679,11 +684,17 @@ def call_checked(
             f"{label}: {recursion[0]} calls itself (recursion), which the exercise rules out, "
             "whatever the recursion limit: keep your own stack (a list) and loop"
         )
+
+    def _broken(message: str) -> None:
+        if deferred is None:
+            raise AssertionError(message)
+        deferred.append(message)
+
     if inputs_unchanged:
         names = _argument_names(func, _len(args))
         for i, (snap, arg) in enumerate(zip(before, args)):
             if snap is not None and not _same_snapshot(snap, arg):
-                raise AssertionError(
+                _broken(
                     f"{label} changed its input `{names[i]}`: the exercise asks you to leave "
                     "the arguments as they are and return new arrays (write e.g. "
                     "`p = p - lr * g` or `new = old + x`, not `p -= ...`, `old += ...` or "
@@ -695,13 +706,13 @@ def call_checked(
             inputs = _arrays_in(arg)
             for out in _arrays_in(got):
                 if any(_shares_memory(out, a) for a in inputs):
-                    raise AssertionError(
+                    _broken(
                         f"{label} returned (a view of) its input `{names[i]}`: return a new "
                         "array (e.g. `x.copy()` or the result of an arithmetic expression)"
                     )
             containers = [id(c) for c in _containers_in(arg)]
             if any(id(c) in containers for c in _containers_in(got)):
-                raise AssertionError(
+                _broken(
                     f"{label} returned the list it was given (`{names[i]}`): build and return "
                     "a new list"
                 )
@@ -773,9 +784,11 @@ def check_function(
     for case in cases:
         pristine = _copies(case)
         args = _copies(case)
+        deferred: list[str] = []
         got = call_checked(
             func, args, label, own_work=own_work, inputs_unchanged=inputs_unchanged,
             new_result=new_result, no_recursion=no_recursion, earlier=earlier,
+            deferred=deferred,
         )  # fmt: skip
         want = reference(*_copies(pristine))
         wrong = {d: f(*_copies(pristine)) for d, f in (mistakes or {}).items()}
@@ -797,6 +810,8 @@ def check_function(
                 )  # fmt: skip
         else:
             check_array(got, want, label, rtol=rtol, atol=atol, known_mistakes=wrong, batch_size=n)
+        if deferred:
+            raise AssertionError(deferred[0])
 
 
 # ---------------------------------------------------------------------------------------------
