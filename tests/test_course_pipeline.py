@@ -321,3 +321,37 @@ def test_catalogue_round_trip(aid: str, tmp_path) -> None:
             if earned(got, a)[0] != 0:
                 problems.append(f"cascade: the wrong answer to {a} scored {earned(got, a)[0]}")
     assert not problems, "\n".join(problems)
+
+
+_ONE_LINE_DELEGATIONS = {
+    "l04_sgd_step": "def sgd_step(param, grad, lr):\n    return optim.sgd_step(param, grad, lr)\n",
+    "l04_largest_stable_lr": (
+        "def largest_stable_lr(H):\n    return dynamics.largest_stable_lr(H)\n"
+    ),
+    "l04_momentum_step": (
+        "def momentum_step(param, grad, velocity, lr, momentum=0.9):\n"
+        "    return optim.momentum_step(param, grad, velocity, lr, momentum)\n"
+    ),
+    "l04_early_stopping": (
+        "def early_stopping_epoch(val_loss, patience):\n"
+        "    return dynamics.early_stopping_epoch(val_loss, patience)\n"
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.nbgrader
+def test_lesson04_delegating_submission_scores_like_the_blank_release(tmp_path) -> None:
+    """Four answer cells that hand the exercise to the package's own function, the other two
+    left blank: through the gradebook this scores what the untouched release scores, 0."""
+    aid = "04_gradient_descent"
+    course = make_course(tmp_path, [aid])
+    delegating = read(lesson_path(aid))
+    for cell in delegating.cells:
+        if grade_id(cell) in _ONE_LINE_DELEGATIONS:
+            cell.source = _ONE_LINE_DELEGATIONS[grade_id(cell)]
+    for student, nb in {"delegating": delegating, "blank": read(lesson_path(aid))}.items():
+        submit(course, aid, student, nb)
+        assert autograde(course, aid, student)["success"]
+    got, blank = scores(course, aid, "delegating"), scores(course, aid, "blank")
+    assert got["code_score"] == blank["code_score"] == 0, (got, blank)
