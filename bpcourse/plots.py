@@ -1477,3 +1477,31 @@ def plot_gradient_cost(cost: Any) -> Figure:
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
     return fig
+
+
+# --- lesson 07: figures of the digit CNN and the character model ------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "plot_char_training": "bpcourse.plots_vision",
+    "plot_cnn_training": "bpcourse.plots_vision",
+    "plot_confusion_matrix": "bpcourse.plots_vision",
+    "plot_digit_inspection": "bpcourse.plots_vision",
+    "plot_digits": "bpcourse.plots_vision",
+    "plot_embeddings": "bpcourse.plots_vision",
+    "plot_feature_maps": "bpcourse.plots_vision",
+    "plot_kernels": "bpcourse.plots_vision",
+    "plot_saliency": "bpcourse.plots_vision",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.plots' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])
