@@ -72,8 +72,7 @@ def _im2col(X: Array, kh: int, kw: int) -> Array:
 def _conv_forward(X: Array, K: Array, b: Array) -> tuple[Array, Array]:
     C_out, _, kh, kw = K.shape
     cols = _im2col(X, kh, kw)  # (N, Ho, Wo, C_in*kh*kw)
-    Y = cols @ K.reshape(C_out, -1).T  # (N, Ho, Wo, C_out)
-    Y += b
+    Y = cols @ K.reshape(C_out, -1).T + b  # (N, Ho, Wo, C_out)
     return Y.transpose(0, 3, 1, 2), cols
 
 

@@ -1,7 +1,8 @@
 """The explorer of lesson 07: pick a digit, see what the trained CNN sees.
 
 The controls choose an image of a set (for example the validation digits) and, optionally,
-blank out a 2 × 2 patch of it; the figure shows the image, its saliency map $\\partial L /
+blank out a 2 × 2 patch of it (does the prediction hinge on the pixels the saliency marks?);
+the figure shows the image, its saliency map $\\partial L /
 \\partial X$ from :meth:`bpcourse.cnn.DigitCNN.saliency`, the kernels' responses from
 :meth:`bpcourse.cnn.DigitCNN.feature_maps` and the predicted probabilities
 (:func:`bpcourse.plots_vision.plot_digit_inspection`). Nothing is computed here.
@@ -34,7 +35,8 @@ def digit_explorer(model: DigitCNN, X: Any, y: Any, index: int = 0) -> Explorer:
 
     Returns:
         An :class:`~bpcourse.widgets.Explorer` with the controls ``"digit"`` (which image),
-        ``"patch row"`` and ``"patch column"`` (a 2 × 2 patch set to 0; -1 for none).
+        ``"blank patch"`` (set a 2 × 2 patch of the image to 0: how do the saliency and the
+        prediction change?), ``"patch row"`` and ``"patch column"`` (where that patch is).
     """
     if not isinstance(model, DigitCNN):
         raise TypeError(f"model: expected a DigitCNN, got {describe(model)}")
@@ -54,12 +56,13 @@ def digit_explorer(model: DigitCNN, X: Any, y: Any, index: int = 0) -> Explorer:
             value=index, min=0, max=n - 1, description="digit", continuous_update=False,
             style=style,
         ),
+        "blank patch": widgets.Checkbox(value=False, description="blank a 2 × 2 patch"),
         "patch row": widgets.IntSlider(
-            value=-1, min=-1, max=side - 2, description="patch row", continuous_update=False,
-            style=style,
+            value=side // 2 - 1, min=0, max=side - 2, description="patch row",
+            continuous_update=False, style=style,
         ),
         "patch column": widgets.IntSlider(
-            value=-1, min=-1, max=side - 2, description="patch column",
+            value=side // 2 - 1, min=0, max=side - 2, description="patch column",
             continuous_update=False, style=style,
         ),
     }  # fmt: skip
@@ -68,15 +71,17 @@ def digit_explorer(model: DigitCNN, X: Any, y: Any, index: int = 0) -> Explorer:
         i = values["digit"]
         img = images[i : i + 1].copy()
         r, c = values["patch row"], values["patch column"]
-        blanked = r >= 0 and c >= 0
+        blanked = bool(values["blank patch"])
         if blanked:
             img[:, :, r : r + 2, c : c + 2] = 0.0
         label = labels[i : i + 1]
         saliency = model.saliency(img, label)
         maps = model.feature_maps(img)[0]
         probs = nn.softmax(model.logits(img))[0]
-        title = f"image {i}" + (f", 2 × 2 patch at ({r}, {c}) blanked" if blanked else "")
+        title = f"image {i}" + (f", 2 × 2 patch at row {r}, column {c} set to 0" if blanked else "")
         fig = plot_digit_inspection(img[0, 0], saliency[0, 0], maps, probs, int(label[0]), title)
         return plots.figure_to_png(fig, dpi=72)
 
-    return Explorer(controls, render, rows=[["digit"], ["patch row", "patch column"]])
+    return Explorer(
+        controls, render, rows=[["digit", "blank patch"], ["patch row", "patch column"]]
+    )
