@@ -51,7 +51,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 lessons: $(STAMP)
-	$(BIN)/python -m bpcourse.cli release-all
+	$(BIN)/python -m bpcourse.autograde.cli release-all
 
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=01_chain_rule"; exit 2; }
