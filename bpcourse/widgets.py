@@ -469,3 +469,23 @@ def rnn_explorer(**options: Any) -> Explorer:
         render,
         rows=[["spectral radius", "sequence length"], ["clipping", "clip threshold"]],
     )
+
+
+# --- lesson 07: the digit explorer ------------------------------------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "digit_explorer": "bpcourse.explorer_vision",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.widgets' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])

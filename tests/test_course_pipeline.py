@@ -40,8 +40,8 @@ MIN_RIGHT_ANSWERS = 2
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 
 
-def test_course_has_six_lessons() -> None:
-    assert [aid[:2] for aid in IDS] == ["01", "02", "03", "04", "05", "06"], IDS
+def test_course_has_seven_lessons() -> None:
+    assert [aid[:2] for aid in IDS] == ["01", "02", "03", "04", "05", "06", "07"], IDS
 
 
 @pytest.mark.parametrize("path", sorted(SOLUTIONS.rglob("*.ipynb")), ids=str)

@@ -65,6 +65,14 @@ ALLOWED: dict[str, set[str]] = {
     "grading": set(),
     "autograde": set(),  # module by module in AUTOGRADE_ALLOWED below
     "cli": {"autograde"},  # an alias of bpcourse.autograde.cli
+    # lesson 07 (the faces nn, data, plots, widgets load these on first use, see their ends)
+    "pool": {"_validate"},
+    "embedding": {"_validate"},
+    "realdata": {"_validate"},
+    "cnn": {"_validate", "nn", "optim", "gradcheck", "pool"},
+    "charmodel": {"_validate", "nn", "optim", "embedding", "realdata"},
+    "plots_vision": {"_validate"},
+    "explorer_vision": {"_validate", "nn", "plots", "cnn", "plots_vision", "widgets"},
 }
 
 # The autograding subpackage, module by module (names relative to bpcourse.autograde). It may
