@@ -61,7 +61,7 @@ pytest: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest
 
 lessons: $(STAMP)
-	$(BIN)/python -m bpcourse.cli release-all
+	$(BIN)/python -m bpcourse.autograde.cli release-all
 
 grade: $(STAMP)
 	@test -n "$(ASSIGNMENT)" || { echo "usage: make grade ASSIGNMENT=01_chain_rule"; exit 2; }

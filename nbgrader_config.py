@@ -5,8 +5,8 @@ student versions that ``nbgrader generate_assignment`` writes go to ``lessons/``
 committed so that self-paced learners can open them straight after cloning.
 
 Autograding is set up for submissions that may be faulty or hostile: every setting below says
-which failure it guards against. The classes named ``bpcourse.nbgrader_ext.*`` are documented
-in that module; ``bpcourse grade ASSIGNMENT`` (see the README) runs the whole batch on top.
+which failure it guards against. The classes named ``bpcourse.autograde.*`` are documented
+in their modules; ``bpcourse grade ASSIGNMENT`` (see the README) runs the whole batch on top.
 """
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
@@ -38,11 +38,11 @@ c.Execute.iopub_timeout = 5
 # 3000 frames of an endless recursion, which would push such a cell past the timeout. Kernel
 # log messages below ERROR (a start-up notice per kernel) stay out of the grader's terminal.
 c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain", "--IPKernelApp.log_level=ERROR"]
-# Every grading kernel is started through bpcourse.kernel_launcher under resource limits:
-# a memory bomb raises MemoryError (or kills only that student's kernel) instead of driving
-# the grading machine out of memory; standard input is /dev/null, so neither input() (no
-# stdin channel either) nor sys.stdin.read() waits for a keyboard.
-c.Execute.kernel_manager_class = "bpcourse.nbgrader_ext.LimitedKernelManager"
+# Every grading kernel is started through bpcourse.autograde.kernel_launcher under resource
+# limits: a memory bomb raises MemoryError (or kills only that student's kernel) instead of
+# driving the grading machine out of memory; standard input is /dev/null, so neither input()
+# (no stdin channel either) nor sys.stdin.read() waits for a keyboard.
+c.Execute.kernel_manager_class = "bpcourse.autograde.kernelmanager.LimitedKernelManager"
 # A lesson kernel, with the thread cap below, peaks near 0.5 GiB of address space (0.2 GiB
 # resident) in every lesson; 3 GiB leaves room for clumsy but honest answers and stops a
 # runaway allocation long before it threatens the grading machine.
@@ -53,7 +53,7 @@ c.LimitedKernelManager.file_size_limit_mb = 256
 # reserve more address space than the cap above allows.
 c.LimitedKernelManager.library_threads = 2
 
-# nbgrader's autograde pipeline with two steps replaced (bpcourse.nbgrader_ext):
+# nbgrader's autograde pipeline with two steps replaced (bpcourse.autograde.preprocessors):
 # - RestoreCells puts back deleted test cells (the option below), deleted read-only cells, and
 #   the flags of test cells whose metadata was edited;
 # - ResilientExecute keeps grading when a cell kills the kernel (os._exit, the memory cap) or
@@ -64,11 +64,11 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",  # a duplicated test cell counts once
     "nbgrader.preprocessors.OverwriteKernelspec",  # an unknown kernel name is replaced
-    "bpcourse.nbgrader_ext.RestoreCells",
+    "bpcourse.autograde.preprocessors.RestoreCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "bpcourse.nbgrader_ext.ResilientExecute",
+    "bpcourse.autograde.preprocessors.ResilientExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -100,7 +100,7 @@ c.LateSubmissionPlugin.penalty_method = "none"
 # the traceback; ShortenHiddenTracebacks (which must come first) keeps only the message.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "bpcourse.nbgrader_ext.ShortenHiddenTracebacks",
+    "bpcourse.autograde.preprocessors.ShortenHiddenTracebacks",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -5,9 +5,10 @@ each exercise is answered right, left untouched, or answered with one of the pla
 answers the course lists for it (``tests/wrong_answers/``), at random with a fixed seed. The
 class goes into a scratch course directory with the course's own ``nbgrader_config.py`` (the
 production timeout and memory cap) and is graded by the engine of ``bpcourse grade``
-(:func:`bpcourse.classroom.grade_assignment`). The report gives the total time, the time per
-submission, and how many scores match the score expected from the answers used (exercises
-are assumed independent: a mismatch means a later test depends on an earlier answer).
+(:func:`bpcourse.autograde.classroom.grade_assignment`). The report gives the total time,
+the time per submission, and how many scores match the score expected from the answers used
+(exercises are assumed independent: a mismatch means a later test depends on an earlier
+answer).
 
 ``--per-lesson`` first grades one perfect submission of every lesson and reports the time it
 took and its slowest cell, next to the per-cell timeout.
@@ -34,8 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bpcourse import classroom  # noqa: E402
-from bpcourse.cli import load_config  # noqa: E402
+from bpcourse.autograde import classroom  # noqa: E402
+from bpcourse.autograde.cli import load_config  # noqa: E402
 
 from course_utils import (  # noqa: E402  (the tests' helpers build the submissions)
     answer_tests,

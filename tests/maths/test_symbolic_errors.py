@@ -7,6 +7,7 @@ import pytest
 import sympy
 
 from bpcourse import nn
+from bpcourse.dynamics import cost_table
 from bpcourse.plots import plot_symbolic_cost
 from bpcourse.symbolic import (
     activate,
@@ -17,7 +18,6 @@ from bpcourse.symbolic import (
     compare_with_mlp,
     compose,
     confirm_chain_rule,
-    cost_table,
     evaluate,
     lambdify_float,
     mlp_loss_expression,

@@ -12,18 +12,16 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
 from bpcourse import engine, nn
+from bpcourse.dynamics import COST_METHODS, CostTable, cost_table
 from bpcourse.plots import plot_symbolic_cost
 from bpcourse.symbolic import (
     ACTIVATIONS,
-    COST_METHODS,
     LOSSES,
-    CostTable,
     SymbolicGradient,
     activate,
     chain_expression,
     chain_weights,
     compare_with_diff,
-    cost_table,
     count_ops,
     reverse_mode_gradient,
 )

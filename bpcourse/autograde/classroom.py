@@ -16,7 +16,7 @@ wraps nbgrader's own API (same course directory, same gradebook) to answer them:
 - the result is a table of student, score, status and reason, also written as CSV.
 
 Entry points: :func:`grade_assignment`, :func:`export_grades`, and the ``bpcourse grade`` and
-``bpcourse export-grades`` commands (see :mod:`bpcourse.cli`).
+``bpcourse export-grades`` commands (see :mod:`bpcourse.autograde.cli`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bpcourse.nbgrader_ext import KERNEL_DIED, TAMPER, TIMEOUT, UNRESPONSIVE
+from bpcourse.autograde.markers import KERNEL_DIED, TAMPER, TIMEOUT, UNRESPONSIVE
 
 __all__ = [
     "FAILED",

@@ -23,7 +23,7 @@ from typing import Any
 import browser_utils as bu
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bpcourse-newcomer-test"
 # run in the course's kernel: where Python lives and where bpcourse is imported from
 KERNEL_CHECK = "import sys, bpcourse, bpcourse.widgets\nprint(sys.prefix)\nprint(bpcourse.__file__)"

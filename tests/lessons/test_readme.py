@@ -21,7 +21,7 @@ import printout
 import pytest
 from printout import ROUND_OFF, printout_mismatch
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 HERE = Path(__file__).resolve().parent
 
 # Another machine, as far as one process can pretend: one thread for every BLAS and OpenMP

@@ -13,8 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bpcourse import classroom, kernel_launcher, nbgrader_ext
-from bpcourse.cli import load_config, main
+from bpcourse.autograde import cellnames, classroom, kernel_launcher
+from bpcourse.autograde.cli import load_config, main
+from bpcourse.autograde.kernelmanager import LimitedKernelManager
+from bpcourse.autograde.preprocessors import ShortenHiddenTracebacks
 
 from course_utils import ROOT
 
@@ -56,7 +58,7 @@ def _launch(*limits: str, code: str) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "bpcourse.kernel_launcher",
+            "bpcourse.autograde.kernel_launcher",
             *limits,
             "--",
             sys.executable,
@@ -90,8 +92,8 @@ def test_memory_and_file_caps_raise_instead_of_taking_the_machine() -> None:
         "import os\nos.remove('big.bin')\n"
     )
     out = subprocess.run(
-        [sys.executable, "-m", "bpcourse.kernel_launcher", "--memory-mb=600", "--file-mb=1",
-         "--", sys.executable, "-c", code],
+        [sys.executable, "-m", "bpcourse.autograde.kernel_launcher", "--memory-mb=600",
+         "--file-mb=1", "--", sys.executable, "-c", code],
         capture_output=True, text=True, timeout=60, cwd=ROOT / "tests",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
@@ -99,13 +101,13 @@ def test_memory_and_file_caps_raise_instead_of_taking_the_machine() -> None:
 
 
 def test_limited_kernel_manager_wraps_the_kernel_command() -> None:
-    km = nbgrader_ext.LimitedKernelManager(kernel_name="python3")
+    km = LimitedKernelManager(kernel_name="python3")
     km.memory_limit_mb, km.file_size_limit_mb, km.library_threads = 1000, 0, 2
     assert km.launcher_arguments() == ["--memory-mb=1000", "--threads=2"]
     km.connection_file = str(ROOT / "kernel-test.json")
     km._launch_args = {}
     cmd = km.format_kernel_cmd()
-    assert cmd[:3] == [sys.executable, "-m", "bpcourse.kernel_launcher"]
+    assert cmd[:3] == [sys.executable, "-m", "bpcourse.autograde.kernel_launcher"]
     assert "--" in cmd and "ipykernel_launcher" in cmd[cmd.index("--") :]
     km.memory_limit_mb = -1
     with pytest.raises(ValueError, match="memory-mb"):
@@ -113,18 +115,18 @@ def test_limited_kernel_manager_wraps_the_kernel_command() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# nbgrader extensions: helpers
+# nbgrader preprocessors: helpers
 # ---------------------------------------------------------------------------------------------
 
 
 def test_imported_and_loaded_names() -> None:
     setup = "%matplotlib inline\nimport numpy as np\nimport bpcourse.grading as G\nimport os.path\n"
     setup += "from math import tanh, exp as e\nfrom x import *\n"
-    assert nbgrader_ext.imported_names(setup) == {"np", "G", "os", "tanh", "e"}
-    assert nbgrader_ext.imported_names("def f(:\n") == set()
-    used = nbgrader_ext.loaded_names("G.check_array(f(np.ones(3)), y)\nz = 1\n")
+    assert cellnames.imported_names(setup) == {"np", "G", "os", "tanh", "e"}
+    assert cellnames.imported_names("def f(:\n") == set()
+    used = cellnames.loaded_names("G.check_array(f(np.ones(3)), y)\nz = 1\n")
     assert used == {"G", "f", "np", "y"}
-    assert "get_ipython" in nbgrader_ext.loaded_names("%%timeit\nx")  # magics become calls
+    assert "get_ipython" in cellnames.loaded_names("%%timeit\nx")  # magics become calls
 
 
 def test_hidden_test_tracebacks_are_shortened() -> None:
@@ -143,7 +145,7 @@ def test_hidden_test_tracebacks_are_shortened() -> None:
     plain.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="",
                                             traceback=["frame", "1/0"])]  # fmt: skip
     nb = nbformat.v4.new_notebook(cells=[test, plain])
-    out, _ = nbgrader_ext.ShortenHiddenTracebacks().preprocess(nb, {})
+    out, _ = ShortenHiddenTracebacks().preprocess(nb, {})
     assert out.cells[0].outputs[0].traceback == ["AssertionError: f(2) is 4"]
     assert out.cells[1].outputs[0].traceback == ["frame", "1/0"]
 
@@ -292,18 +294,18 @@ def test_production_grading_config() -> None:
 
     c = load_config(ROOT)
     assert 10 <= c.Execute.timeout <= 120 and c.Execute.interrupt_on_timeout
-    assert c.Execute.kernel_manager_class == "bpcourse.nbgrader_ext.LimitedKernelManager"
+    assert c.Execute.kernel_manager_class == "bpcourse.autograde.kernelmanager.LimitedKernelManager"
     assert 1024 <= c.LimitedKernelManager.memory_limit_mb <= 8192
     assert c.OverwriteCells.add_missing_cells is True
     assert "--InteractiveShell.xmode=Plain" in c.Execute.extra_arguments
     assert c.LimitOutput.max_lines > 0 and c.LimitOutput.max_traceback > 0
     sanitize, autograde = c.Autograde.sanitize_preprocessors, c.Autograde.autograde_preprocessors
-    assert "bpcourse.nbgrader_ext.RestoreCells" in sanitize
+    assert "bpcourse.autograde.preprocessors.RestoreCells" in sanitize
     assert not any(p.endswith(".OverwriteCells") for p in sanitize)
-    assert autograde[0] == "bpcourse.nbgrader_ext.ResilientExecute"
+    assert autograde[0] == "bpcourse.autograde.preprocessors.ResilientExecute"
     assert "nbgrader.preprocessors.SaveAutoGrades" in autograde
     feedback = c.GenerateFeedback.preprocessors
-    shorten = feedback.index("bpcourse.nbgrader_ext.ShortenHiddenTracebacks")
+    shorten = feedback.index("bpcourse.autograde.preprocessors.ShortenHiddenTracebacks")
     assert shorten < feedback.index("nbgrader.preprocessors.ClearHiddenTests")
     for name in [c.Execute.kernel_manager_class, *sanitize, *autograde, *feedback]:
         assert import_item(name)

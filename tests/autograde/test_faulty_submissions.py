@@ -3,8 +3,8 @@
 One scratch course holds one submission per case of ``faulty_cases`` (generated from the
 released notebook of the fastest lesson) next to a clean "control" student and a student of
 the roster who submitted nothing. The whole class is graded twice with ``bpcourse grade``
-(first through :func:`bpcourse.classroom.grade_assignment`, then through the command line),
-with manual grades set in between through nbgrader's Gradebook API. The scratch course uses a
+(first through :func:`bpcourse.autograde.classroom.grade_assignment`, then through the command
+line), with manual grades set in between through nbgrader's Gradebook API. The scratch course uses a
 short per-cell timeout and a smaller memory cap for speed; everything else is the course's own
 ``nbgrader_config.py``.
 
@@ -137,8 +137,8 @@ class Batch:
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     if not LESSON:
         pytest.skip("no lesson in solutions/ yet")
-    from bpcourse import classroom
-    from bpcourse.cli import main
+    from bpcourse.autograde import classroom
+    from bpcourse.autograde.cli import main
 
     les = fc.lesson(LESSON)
     course = make_course(tmp_path_factory.mktemp("faulty"), [LESSON], SCRATCH_CONFIG)
@@ -278,7 +278,7 @@ def test_submitted_files_are_byte_identical(batch: Batch) -> None:
 
 
 def test_every_student_is_graded_or_failed_with_a_reason(batch: Batch) -> None:
-    from bpcourse.classroom import FAILED, GRADED, MISSING
+    from bpcourse.autograde.classroom import FAILED, GRADED, MISSING
 
     expected = {c.student for c in CASES} | {NO_SHOW}
     assert set(batch.first) == expected

@@ -1,8 +1,8 @@
 """Start a Jupyter kernel under resource limits, for grading submissions safely.
 
-Used as a command prefix by :class:`bpcourse.autograder.LimitedKernelManager`::
+Used as a command prefix by :class:`bpcourse.autograde.kernelmanager.LimitedKernelManager`::
 
-    python -m bpcourse.kernel_launcher --memory-mb 3072 --file-mb 512 -- \\
+    python -m bpcourse.autograde.kernel_launcher --memory-mb 3072 --file-mb 512 -- \\
         python -m ipykernel_launcher -f /path/to/connection.json
 
 The launcher sets the limits on its own process and then replaces itself (``exec``) with the
@@ -84,7 +84,7 @@ def cap_threads(threads: int) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bpcourse.kernel_launcher",
+        prog="python -m bpcourse.autograde.kernel_launcher",
         description="Run a kernel command under memory, file-size and CPU limits.",
     )
     parser.add_argument("--memory-mb", type=int, default=None, help="address-space cap (MiB)")

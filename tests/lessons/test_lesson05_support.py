@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bpcourse import dynamics, gradcheck, nn, optim
-from bpcourse.dynamics import layer_gradient_norms, trace_gradient_norms
+from bpcourse.dynamics import gradient_flow, layer_gradient_norms, trace_gradient_norms
 
 
 def _trace(sizes: list[int], activation: str, seed: int, loss: str = "mse") -> nn.Trace:
@@ -39,10 +39,10 @@ def test_trace_gradient_norms_are_the_bias_gradient_norms(
 
 def test_trace_gradient_norms_match_layer_gradient_norms() -> None:
     """The same network and batch as the probe of layer_gradient_norms give the same numbers."""
-    key = dynamics._probe_args(
+    key = gradient_flow._probe_args(
         6, 10, "sigmoid", "xavier", 0, 50, None, 10, "mse", "zeros", "normal", "identity"
     )
-    model, X, y, loss = dynamics._probe_setup(key)
+    model, X, y, loss = gradient_flow._probe_setup(key)
     norms = trace_gradient_norms(model.backprop(X, y, loss=loss))
     expected = layer_gradient_norms(6, 10, "sigmoid", "xavier", n_samples=50, include_output=True)
     np.testing.assert_allclose(norms, expected, rtol=1e-12)

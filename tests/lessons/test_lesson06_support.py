@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from bpcourse import dynamics, plots, symbolic
+from bpcourse import dynamics, plots
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_backprop_costs_a_few_forward_passes_finite_differences_about_2P(cost) -
 
 
 def test_symbolic_cost_for_the_lesson_is_quick() -> None:
-    table = symbolic.cost_table((1, 2, 4), max_diff_depth=4)
+    table = dynamics.cost_table((1, 2, 4), max_diff_depth=4)
     diff_ops, reverse_ops = np.array(table.ops["diff"]), np.array(table.ops["reverse"])
     assert np.all(np.diff(reverse_ops) > 0)
     assert diff_ops[-1] > 5 * reverse_ops[-1]  # expression swell against a linear tape
