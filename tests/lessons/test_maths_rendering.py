@@ -4,10 +4,10 @@ JupyterLab shows a formula MathJax cannot parse as raw red source text, and noth
 complains: a ``\\text{n_in}`` (``_`` is only allowed in maths mode) once turned the central
 equations of lesson 03 into red TeX. This test takes the markdown cells of every notebook in
 ``solutions/``, cuts out their maths the way JupyterLab does before it renders markdown, and
-typesets each formula with MathJax 3 under node (``tests/mathjax/render_tex.js``), without
+typesets each formula with MathJax 3 under node (``tests/lessons/mathjax/render_tex.js``), without
 MathJax's "noerrors"/"noundefined" fallbacks, so a parse error or an unknown macro fails here.
 
-MathJax is installed from npm (version pinned in ``tests/mathjax/package-lock.json``) into
+MathJax is installed from npm (version pinned in ``tests/lessons/mathjax/package-lock.json``) into
 ``.venv/mathjax`` (or ``$BPCOURSE_MATHJAX_DIR``) on first use; ``make test`` does it beforehand.
 Needs node and npm; the test is skipped, saying so, when they are missing.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "mathjax"
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
 NODE = shutil.which("node")
