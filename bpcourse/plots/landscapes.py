@@ -63,9 +63,16 @@ def plot_quadratic_descent(
         limit = 2.0 / c
     else:
         half = 1.15 * max(float(np.max(np.abs(shown))), start)
-        g = np.linspace(-half, half, 120)
+        g = np.linspace(-half, half, 240)
         G1, G2 = np.meshgrid(g, g)
-        ax.contour(G1, G2, 0.5 * (curv[0] * G1**2 + curv[1] * G2**2), levels=10, colors="0.7")
+        # Geometrically spaced levels from deep inside the valley (closed ellipses that show
+        # its shape) up to the corners of the window; equal axes, so a narrow valley looks
+        # narrow.
+        levels = np.geomspace(
+            0.5 * float(curv.min()) * (0.08 * half) ** 2, 0.5 * float(curv.sum()) * half**2, 14
+        )
+        ax.contour(G1, G2, 0.5 * (curv[0] * G1**2 + curv[1] * G2**2), levels=levels, colors="0.7")
+        ax.set_aspect("equal")
         points = shown
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
