@@ -23,7 +23,7 @@ from bpcourse.plots.gradient_norms import (
     plot_training_flow,
 )
 from bpcourse.plots.graph import draw_graph
-from bpcourse.plots.landscapes import plot_quadratic_descent
+from bpcourse.plots.landscapes import plot_mode_rates, plot_quadratic_descent
 from bpcourse.plots.training import plot_loss_curves, plot_regression_fits, plot_rnn_training
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "plot_gradient_flow",
     "plot_layer_gradient_norms",
     "plot_loss_curves",
+    "plot_mode_rates",
     "plot_quadratic_descent",
     "plot_regression_fits",
     "plot_rnn_gradient_norms",
