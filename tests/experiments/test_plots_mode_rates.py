@@ -1,4 +1,4 @@
-"""bpcourse.plots.plot_mode_rates: one curve per optimizer setting, the slowest rate in the legend."""
+"""bpcourse.plots.plot_mode_rates: one curve per optimizer setting, its slowest rate named."""
 
 from __future__ import annotations
 
