@@ -131,7 +131,10 @@ def plot_mode_rates(
             f"got {describe(settings)}"
         )
     fig, ax = _new_axes(ax, (6.0, 3.6))
-    lam = np.geomspace(lambda_min / 2.0, 2.0 * lambda_max, 400)
+    # the band's ends exactly: the factor can change steeply there
+    lam = np.union1d(
+        np.geomspace(lambda_min / 2.0, 2.0 * lambda_max, 400), [lambda_min, lambda_max]
+    )
     inside = (lam >= lambda_min) & (lam <= lambda_max)
     ax.axvspan(lambda_min, lambda_max, color="0.92", zorder=0)
     for i, (label, lr, momentum) in enumerate(items):

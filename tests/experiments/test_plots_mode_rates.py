@@ -35,3 +35,14 @@ def test_curves_and_slowest_rates() -> None:
 def test_bad_input(args, error, match) -> None:
     with pytest.raises(error, match=match):
         plot_mode_rates(*args)
+
+
+def test_slowest_rate_includes_the_band_ends() -> None:
+    """At lr 0.05, mu 0.6 the flattest direction (curvature 1) is the slowest, at 0.800."""
+    fig = plot_mode_rates(1.0, 50.0, [("lesson 04's run", 0.05, 0.6)])
+    (label,) = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert (
+        label
+        == f"lesson 04's run: slowest {mode_rate(1.0, 0.05, 0.6):.3f}"
+        == ("lesson 04's run: slowest 0.800")
+    )
