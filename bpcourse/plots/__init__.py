@@ -24,7 +24,12 @@ from bpcourse.plots.gradient_norms import (
 )
 from bpcourse.plots.graph import draw_graph
 from bpcourse.plots.landscapes import plot_mode_rates, plot_quadratic_descent
-from bpcourse.plots.training import plot_loss_curves, plot_regression_fits, plot_rnn_training
+from bpcourse.plots.training import (
+    plot_decision_boundary,
+    plot_loss_curves,
+    plot_regression_fits,
+    plot_rnn_training,
+)
 
 __all__ = [
     "GradientFlowFigure",
@@ -32,6 +37,7 @@ __all__ = [
     "figure_to_png",
     "plot_activation_derivatives",
     "plot_activation_statistics",
+    "plot_decision_boundary",
     "plot_difference_quotient_errors",
     "plot_gradient_cost",
     "plot_gradient_flow",
