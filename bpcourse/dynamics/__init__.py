@@ -40,7 +40,10 @@ from bpcourse.dynamics.gradient_flow import (
     trace_gradient_norms,
 )
 from bpcourse.dynamics.learning_rate import (
+    OptimalSettings,
     largest_stable_lr,
+    mode_rate,
+    optimal_settings,
     quadratic_descent,
     quadratic_descent_2d,
     quadratic_regime,
@@ -59,6 +62,7 @@ __all__ = [
     "GradientFlowReport",
     "GradientScalePrediction",
     "LayerStatistics",
+    "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
     "cost_table",
@@ -69,6 +73,8 @@ __all__ = [
     "largest_stable_lr",
     "layer_gradient_norms",
     "layer_statistics",
+    "mode_rate",
+    "optimal_settings",
     "quadratic_descent",
     "quadratic_descent_2d",
     "quadratic_regime",

@@ -451,3 +451,65 @@ def early_stopping_epoch(val_loss, patience):
         ),
     ],
 }
+
+def _adam(moments: str, correction: str, update: str, result: str = "new_m, new_s") -> str:
+    return f'''
+def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step."""
+    {moments}
+    {correction}
+    return {update}, {result}
+'''
+
+
+_ADAM_MOMENTS = "new_m = beta1 * m + (1 - beta1) * grad; new_s = beta2 * s + (1 - beta2) * grad**2"
+_ADAM_CORRECTION = "m_hat = new_m / (1 - beta1**t); s_hat = new_s / (1 - beta2**t)"
+_ADAM_UPDATE = "param - lr * m_hat / (np.sqrt(s_hat) + eps)"
+
+WRONG_ANSWERS["l04_adam_step"] = [
+    (
+        "no bias correction",
+        _adam(_ADAM_MOMENTS, "m_hat, s_hat = new_m, new_s", _ADAM_UPDATE),
+        "no bias correction",
+    ),
+    (
+        "beta instead of beta**t",
+        _adam(
+            _ADAM_MOMENTS, "m_hat = new_m / (1 - beta1); s_hat = new_s / (1 - beta2)", _ADAM_UPDATE
+        ),
+        "beta instead of beta**t",
+    ),
+    (
+        "t counted from 0",
+        _adam(
+            _ADAM_MOMENTS,
+            "m_hat = new_m / (1 - beta1**(t - 1)); s_hat = new_s / (1 - beta2**(t - 1))",
+            _ADAM_UPDATE,
+        ),
+        "counts from 1",
+    ),
+    (
+        "step number one too high",
+        _adam(
+            _ADAM_MOMENTS,
+            "m_hat = new_m / (1 - beta1**(t + 1)); s_hat = new_s / (1 - beta2**(t + 1))",
+            _ADAM_UPDATE,
+        ),
+        "off by one",
+    ),
+    (
+        "eps inside the square root",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, "param - lr * m_hat / np.sqrt(s_hat + eps)"),
+        "outside the square root",
+    ),
+    (
+        "returns the corrected averages",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, _ADAM_UPDATE, "m_hat, s_hat"),
+        "uncorrected new_m and new_s",
+    ),
+    (
+        "steps uphill",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, "param + lr * m_hat / (np.sqrt(s_hat) + eps)"),
+        "uphill",
+    ),
+]
