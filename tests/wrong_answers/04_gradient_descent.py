@@ -452,6 +452,7 @@ def early_stopping_epoch(val_loss, patience):
     ],
 }
 
+
 def _adam(moments: str, correction: str, update: str, result: str = "new_m, new_s") -> str:
     return f'''
 def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
