@@ -47,11 +47,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# MathJax 3 (pinned in tests/lessons/mathjax/package-lock.json) for the test that typesets
+# every formula of the lessons, installed from npm once, into the venv (without npm the test
+# says it is skipped).
+MATHJAX := $(VENV)/mathjax/node_modules/mathjax-full/package.json
+
+$(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(VENV)/mathjax && cp tests/lessons/mathjax/package.json tests/lessons/mathjax/package-lock.json $(VENV)/mathjax/ && \
+		cd $(VENV)/mathjax && npm ci --no-audit --no-fund --silent && touch node_modules/mathjax-full/package.json; \
+	else echo "npm not found: the maths-rendering test will be skipped"; fi
+
 # Two pytest-xdist workers (the course's machines have two cores); tests that share a module
 # fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
 PYTEST_WORKERS ?= 2
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lessons: $(STAMP)
