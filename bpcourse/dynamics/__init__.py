@@ -22,7 +22,15 @@ Learning rate on a quadratic (lesson 04)
 
 from __future__ import annotations
 
-from bpcourse.dynamics.cost import COST_METHODS, CostTable, GradientCost, cost_table, gradient_cost
+from bpcourse.dynamics.cost import (
+    COST_METHODS,
+    BackpropMemory,
+    CostTable,
+    GradientCost,
+    backprop_memory,
+    cost_table,
+    gradient_cost,
+)
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -55,6 +63,7 @@ __all__ = [
     "GRADIENT_NORM_KINDS",
     "INPUT_DISTRIBUTIONS",
     "SATURATION_RULES",
+    "BackpropMemory",
     "CostTable",
     "GradientCost",
     "GradientFlowReport",
@@ -63,6 +72,7 @@ __all__ = [
     "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
+    "backprop_memory",
     "cost_table",
     "delay_task",
     "early_stopping_epoch",
