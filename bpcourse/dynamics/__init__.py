@@ -22,15 +22,9 @@ Learning rate on a quadratic (lesson 04)
 
 from __future__ import annotations
 
-from bpcourse.dynamics.cost import (
-    COST_METHODS,
-    BackpropMemory,
-    CostTable,
-    GradientCost,
-    backprop_memory,
-    cost_table,
-    gradient_cost,
-)
+from typing import Any
+
+from bpcourse.dynamics.cost import BackpropMemory, GradientCost, backprop_memory, gradient_cost
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -93,3 +87,14 @@ __all__ = [
     "train",
     "train_rnn",
 ]
+
+# The symbolic cost table needs SymPy, which the explorers do not: it is imported on first use.
+_LAZY = {"COST_METHODS", "CostTable", "cost_table"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from bpcourse.dynamics import symbolic_cost
+
+        return getattr(symbolic_cost, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
