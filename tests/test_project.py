@@ -71,7 +71,8 @@ AUTOGRADE_ALLOWED = {
     "markers": set(),
     "cellnames": set(),
     "kernel_launcher": set(),
-    "kernelmanager": set(),
+    "sandbox": set(),
+    "kernelmanager": {"sandbox"},
     "preprocessors": {
         "preprocessors.resilientexecute",
         "preprocessors.restorecells",
@@ -80,7 +81,7 @@ AUTOGRADE_ALLOWED = {
     "preprocessors.resilientexecute": {"cellnames", "markers"},
     "preprocessors.restorecells": set(),
     "preprocessors.shortenhiddentracebacks": set(),
-    "classroom": {"markers"},
+    "classroom": {"markers", "sandbox", "kernelmanager"},
     "cli": {"classroom"},
 }
 
