@@ -31,14 +31,12 @@ import time
 import numpy as np
 import sympy
 
+from bpcourse.dynamics import COST_METHODS, CostTable, cost_table
 from bpcourse.engine import Value
 from bpcourse.symbolic import (
-    COST_METHODS,
-    CostTable,
     chain_expression,
     chain_weights,
     compare_with_diff,
-    cost_table,
     reverse_mode_gradient,
 )
 

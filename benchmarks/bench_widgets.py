@@ -25,7 +25,7 @@ import os
 import statistics
 import time
 
-from bpcourse import dynamics
+from bpcourse.dynamics import gradient_flow
 from bpcourse.widgets import (
     GRADIENT_FLOW_DEFAULTS,
     LEARNING_RATE_DEFAULTS,
@@ -48,8 +48,8 @@ def _blas_note() -> str:
 
 
 def _clear_caches() -> None:
-    dynamics._gradient_flow_cached.cache_clear()
-    dynamics._probe_norms.cache_clear()
+    gradient_flow._gradient_flow_cached.cache_clear()
+    gradient_flow._probe_norms.cache_clear()
 
 
 def measure(max_depth: int, repeats: int) -> list[tuple[int, float, float]]:

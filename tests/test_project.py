@@ -48,20 +48,31 @@ def test_python_requirement() -> None:
     assert project["requires-python"] == ">=3.10"
 
 
-# Modules may import only from the layers below them (COURSE architecture).
-ALLOWED = {
+# The layers of the package, bottom to top. A unit is a top-level module or a subpackage; each
+# entry lists exactly the units it imports (a unit not listed is an upward or sideways import,
+# a listed unit it no longer imports is a stale entry: both fail, so the table is the code).
+ALLOWED: dict[str, set[str]] = {
     "_validate": set(),
     "engine": {"_validate"},
     "nn": {"_validate"},
     "gradcheck": {"_validate", "nn"},
-    "symbolic": {"_validate", "nn", "engine"},
+    "symbolic": {"_validate", "nn", "gradcheck"},
     "optim": {"_validate"},
     "data": {"_validate"},
-    "dynamics": {"_validate", "nn", "optim", "data", "gradcheck"},
-    "plots": {"_validate", "engine", "nn", "gradcheck", "dynamics", "symbolic", "data"},
-    "widgets": {"_validate", "dynamics", "plots", "data"},
+    "dynamics": {"_validate", "nn", "gradcheck", "optim", "data", "symbolic"},
+    "plots": {"_validate", "engine", "dynamics"},
+    "widgets": {"_validate", "nn", "optim", "data", "dynamics", "plots"},
     "grading": set(),
+    "autograde": set(),  # module by module in AUTOGRADE_ALLOWED below
     "cli": {"autograde"},  # an alias of bpcourse.autograde.cli
+    # lesson 07 (the faces nn, data, plots, widgets load these on first use, see their ends)
+    "pool": {"_validate"},
+    "embedding": {"_validate"},
+    "realdata": {"_validate"},
+    "cnn": {"_validate", "nn", "optim", "gradcheck", "pool"},
+    "charmodel": {"_validate", "nn", "optim", "embedding", "realdata"},
+    "plots_vision": {"_validate"},
+    "explorer_vision": {"_validate", "nn", "plots", "cnn", "plots_vision", "widgets"},
 }
 
 # The autograding subpackage, module by module (names relative to bpcourse.autograde). It may
@@ -85,31 +96,110 @@ AUTOGRADE_ALLOWED = {
     "cli": {"classroom"},
 }
 
+# Inside a subpackage: the sibling modules each module imports (its face, ``__init__``, may
+# import them all). Private helpers (``_checks``, ``_common``) are the bottom of each.
+SUBMODULES: dict[str, dict[str, set[str]]] = {
+    "nn": {
+        "_checks": set(),
+        "activations": {"_checks"},
+        "init": {"_checks"},
+        "losses": {"_checks"},
+        "mlp": {"_checks", "activations", "init", "losses"},
+        "conv": {"_checks"},
+        "rnn": {"_checks", "init", "losses"},
+    },
+    "symbolic": {
+        "_checks": set(),
+        "functions": {"_checks"},
+        "numeric": {"_checks"},
+        "chain_rule": {"_checks", "functions", "numeric"},
+        "reverse_mode": {"_checks", "functions", "numeric"},
+        "mlp": {"_checks", "chain_rule", "functions", "numeric", "reverse_mode"},
+    },
+    "dynamics": {
+        "_checks": set(),
+        "learning_rate": set(),
+        "training": {"_checks"},
+        "gradient_flow": {"_checks", "training"},
+        "rnn": {"_checks", "training"},
+        "cost": {"_checks"},
+        "symbolic_cost": set(),
+    },
+    "plots": {
+        "_common": set(),
+        "derivatives": set(),
+        "graph": set(),
+        "training": {"_common"},
+        "landscapes": {"_common"},
+        "gradient_norms": {"_common"},
+        "cost": set(),
+    },
+}
 
-def _bpcourse_imports(path: Path) -> set[str]:
+
+def _units() -> list[str]:
+    """The top-level modules and subpackages of bpcourse."""
+    modules = [p.stem for p in PKG.glob("*.py") if p.stem != "__init__"]
+    packages = [p.parent.name for p in PKG.glob("*/__init__.py")]
+    return sorted(modules + packages)
+
+
+def _unit_files(unit: str) -> list[Path]:
+    if (PKG / unit).is_dir():
+        return sorted((PKG / unit).rglob("*.py"))
+    return [PKG / f"{unit}.py"]
+
+
+def _bpcourse_imports(path: Path) -> set[tuple[str, ...]]:
+    """(unit,) or (unit, module) for every import of bpcourse in a file, lazy ones included."""
     tree = ast.parse(path.read_text())
-    found = set()
+    found: set[tuple[str, ...]] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
+            assert node.level == 0, f"{path}: use absolute imports (bpcourse.…)"
             if node.module.startswith("bpcourse."):
-                found.add(node.module.split(".")[1])
+                found.add(tuple(node.module.split(".")[1:3]))
             elif node.module == "bpcourse":
-                found.update(a.name for a in node.names)
-            elif node.level == 1:
-                found.add(node.module.split(".")[0])
+                found.update((a.name,) for a in node.names)
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith("bpcourse."):
-                    found.add(a.name.split(".")[1])
+                    found.add(tuple(a.name.split(".")[1:3]))
     return found
 
 
-@pytest.mark.parametrize("module", sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__"))
-def test_import_layering(module: str) -> None:
-    assert module in ALLOWED, f"new module {module}: add it to the layering table"
-    imported = _bpcourse_imports(PKG / f"{module}.py") - {module}
-    upward = imported - ALLOWED[module]
-    assert not upward, f"bpcourse.{module} imports {sorted(upward)} (upward or sideways)"
+@pytest.mark.parametrize("unit", _units())
+def test_import_layering(unit: str) -> None:
+    assert unit in ALLOWED, f"new unit {unit}: add it to the layering table"
+    imported = {found[0] for path in _unit_files(unit) for found in _bpcourse_imports(path)} - {
+        unit
+    }
+    upward = imported - ALLOWED[unit]
+    assert not upward, f"bpcourse.{unit} imports {sorted(upward)} (upward or sideways)"
+    stale = ALLOWED[unit] - imported
+    assert not stale, f"bpcourse.{unit} no longer imports {sorted(stale)}: remove them"
+
+
+def test_layering_table_names_existing_units() -> None:
+    assert set(ALLOWED) == set(_units())
+    assert set(SUBMODULES) | {"autograde"} == {u for u in _units() if (PKG / u).is_dir()}
+
+
+@pytest.mark.parametrize("unit", sorted(SUBMODULES))
+def test_layering_inside_subpackages(unit: str) -> None:
+    table = SUBMODULES[unit]
+    modules = {p.stem for p in (PKG / unit).glob("*.py") if p.stem != "__init__"}
+    assert modules == set(table), f"bpcourse.{unit}: the table lists {sorted(table)}"
+    for module in sorted(modules):
+        imported = {
+            found[1]
+            for found in _bpcourse_imports(PKG / unit / f"{module}.py")
+            if found[0] == unit and len(found) == 2
+        }
+        assert imported == table[module], (
+            f"bpcourse.{unit}.{module} imports {sorted(imported)}, "
+            f"the table allows {sorted(table[module])}"
+        )
 
 
 def _autograde_modules() -> list[str]:
@@ -169,9 +259,10 @@ def test_import_has_no_side_effects() -> None:
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-@pytest.mark.parametrize("module", sorted(p.stem for p in PKG.glob("*.py") if p.stem != "__init__"))
-def test_public_modules_declare_all(module: str) -> None:
-    tree = ast.parse((PKG / f"{module}.py").read_text())
+@pytest.mark.parametrize("unit", _units())
+def test_public_modules_declare_all(unit: str) -> None:
+    path = PKG / unit / "__init__.py" if (PKG / unit).is_dir() else PKG / f"{unit}.py"
+    tree = ast.parse(path.read_text())
     names = [
         t.id
         for node in tree.body
@@ -179,7 +270,7 @@ def test_public_modules_declare_all(module: str) -> None:
         for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
         if isinstance(t, ast.Name)
     ]
-    assert "__all__" in names, f"bpcourse.{module} has no __all__"
+    assert "__all__" in names, f"bpcourse.{unit} has no __all__"
 
 
 def test_makefile_targets_match_readme() -> None:
