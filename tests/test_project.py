@@ -82,7 +82,8 @@ AUTOGRADE_ALLOWED = {
     "markers": set(),
     "cellnames": set(),
     "kernel_launcher": set(),
-    "kernelmanager": set(),
+    "sandbox": set(),
+    "kernelmanager": {"sandbox"},
     "preprocessors": {
         "preprocessors.resilientexecute",
         "preprocessors.restorecells",
@@ -91,7 +92,7 @@ AUTOGRADE_ALLOWED = {
     "preprocessors.resilientexecute": {"cellnames", "markers"},
     "preprocessors.restorecells": set(),
     "preprocessors.shortenhiddentracebacks": set(),
-    "classroom": {"markers"},
+    "classroom": {"markers", "sandbox", "kernelmanager"},
     "cli": {"classroom"},
 }
 
