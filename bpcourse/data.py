@@ -379,10 +379,10 @@ def _iris(seed: int = 0, **kw: Any) -> Dataset:
 
 
 DATASETS: Mapping[str, Callable[..., Dataset]] = {
-    "moons": _moons,
-    "spirals": _spirals,
     "sine": _sine,
     "iris": _iris,
+    "moons": _moons,
+    "spirals": _spirals,
 }
 
 

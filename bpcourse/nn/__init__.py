@@ -35,9 +35,11 @@ from bpcourse.nn.activations import (
     Activation,
     activate,
     activation_derivative,
+    explorer_activations,
+    register_activation,
 )
 from bpcourse.nn.conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
-from bpcourse.nn.init import INITS, init_weights
+from bpcourse.nn.init import INITS, Init, explorer_inits, init_weights, register_init
 from bpcourse.nn.losses import (
     LOSSES,
     Loss,
@@ -69,6 +71,7 @@ __all__ = [
     "RNN",
     "SEQUENCE_CLIPS",
     "Activation",
+    "Init",
     "Loss",
     "RNNGradients",
     "RNNTrace",
@@ -81,10 +84,14 @@ __all__ = [
     "conv2d_forward",
     "dense_backward",
     "dense_forward",
+    "explorer_activations",
+    "explorer_inits",
     "init_weights",
     "mse",
     "mse_grad",
     "recurrent_weights",
+    "register_activation",
+    "register_init",
     "rnn_backward",
     "rnn_forward",
     "rnn_step_backward",

@@ -25,8 +25,13 @@ from bpcourse.plots.gradient_norms import (
     plot_training_flow,
 )
 from bpcourse.plots.graph import draw_graph
-from bpcourse.plots.landscapes import plot_quadratic_descent
-from bpcourse.plots.training import plot_loss_curves, plot_regression_fits, plot_rnn_training
+from bpcourse.plots.landscapes import plot_mode_rates, plot_quadratic_descent
+from bpcourse.plots.training import (
+    plot_decision_boundary,
+    plot_loss_curves,
+    plot_regression_fits,
+    plot_rnn_training,
+)
 
 __all__ = [
     "GradientFlowFigure",
@@ -34,11 +39,13 @@ __all__ = [
     "figure_to_png",
     "plot_activation_derivatives",
     "plot_activation_statistics",
+    "plot_decision_boundary",
     "plot_difference_quotient_errors",
     "plot_gradient_cost",
     "plot_gradient_flow",
     "plot_layer_gradient_norms",
     "plot_loss_curves",
+    "plot_mode_rates",
     "plot_quadratic_descent",
     "plot_regression_fits",
     "plot_rnn_gradient_norms",
