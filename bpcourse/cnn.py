@@ -18,14 +18,15 @@ libraries do it; :func:`conv2d_im2col_forward` and :func:`conv2d_im2col_backward
 :func:`bpcourse.nn.conv2d_forward` and :func:`bpcourse.nn.conv2d_backward` (tested).
 
 The model follows the course's parameter protocol (``named_parameters``, ``parameters``,
-``with_parameters``, ``loss``, ``gradients``), and :func:`protocol_gradient_check` checks any
-model that does, by the complex step.
+``with_parameters``, ``loss``, ``gradients``), so
+:func:`bpcourse.gradcheck.check_model_gradients` checks it with
+``loss="softmax_cross_entropy"``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,12 @@ import numpy as np
 from bpcourse import nn
 from bpcourse._validate import (
     as_array,
+    check_choice,
     check_positive_int,
     check_positive_number,
     check_shape,
     describe,
 )
-from bpcourse.gradcheck import relative_error
 from bpcourse.optim import Adam
 from bpcourse.pool import maxpool2d_backward, maxpool2d_forward
 
@@ -50,7 +51,6 @@ __all__ = [
     "confusion_matrix",
     "conv2d_im2col_backward",
     "conv2d_im2col_forward",
-    "protocol_gradient_check",
     "train_digit_cnn",
 ]
 
@@ -252,12 +252,18 @@ class DigitCNN:
         K, b, W, c = new
         return DigitCNN(K, b, W, c, pool=self.pool)
 
-    def loss(self, X: Any, y: Any) -> Any:
-        """Mean softmax cross-entropy of the model on images X (N, 1, H, W), labels y (N,)."""
+    def loss(self, X: Any, y: Any, loss: str = "softmax_cross_entropy") -> Any:
+        """Mean softmax cross-entropy of the model on images X (N, 1, H, W), labels y (N,).
+
+        ``loss`` names the loss for the protocol; the network has only this one."""
+        check_choice("loss", loss, ("softmax_cross_entropy",))
         return self.backprop(X, y, backward=False).loss
 
-    def gradients(self, X: Any, y: Any) -> tuple[Any, list[Array]]:
+    def gradients(
+        self, X: Any, y: Any, loss: str = "softmax_cross_entropy"
+    ) -> tuple[Any, list[Array]]:
         """``(loss, [dK, db, dW, dc])`` by backpropagation."""
+        check_choice("loss", loss, ("softmax_cross_entropy",))
         trace = self.backprop(X, y)
         return trace.loss, trace.grads
 
@@ -406,44 +412,3 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int = 10) -> Array:
     M = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(M, (t, p), 1)
     return M
-
-
-# ---------------------------------------------------------------------------------------------
-# Checking a model that follows the parameter protocol
-# ---------------------------------------------------------------------------------------------
-
-
-def protocol_gradient_check(
-    model: Any, X: Any, y: Any, h: float = 1e-20, **kw: Any
-) -> dict[str, float]:
-    """Complex-step check of ``model.gradients`` for any model that follows the protocol.
-
-    Every entry of every parameter array is perturbed by ``i h`` in a complex copy of the
-    model (``with_parameters``) and $\\operatorname{Im} L / h$ is compared with the
-    backpropagated gradient.
-
-    Returns:
-        ``{name: worst relative error}`` per parameter array.
-    """
-    h = check_positive_number("h", h)
-    for attr in ("named_parameters", "with_parameters", "loss", "gradients"):
-        if not hasattr(model, attr):
-            raise TypeError(
-                f"model: expected a model with .{attr} (the parameter protocol), "
-                f"got {describe(model)}"
-            )
-    _, grads = model.gradients(X, y, **kw)
-    named = model.named_parameters()
-    probe = [np.asarray(p, dtype=np.complex128).copy() for _, p in named]
-    errors: dict[str, float] = {}
-    loss: Callable[[], Any] = lambda: model.with_parameters(probe).loss(X, y, **kw)  # noqa: E731
-    for k, ((name, _), G) in enumerate(zip(named, grads)):
-        P = probe[k]
-        numeric = np.zeros(P.shape)
-        for i in np.ndindex(P.shape):
-            old = P[i]
-            P[i] = old + 1j * h
-            numeric[i] = np.imag(loss()) / h
-            P[i] = old
-        errors[name] = relative_error(np.asarray(G), numeric)
-    return errors
