@@ -69,7 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     "pool": {"_validate"},
     "embedding": {"_validate"},
     "realdata": {"_validate"},
-    "cnn": {"_validate", "nn", "optim", "gradcheck", "pool"},
+    "cnn": {"_validate", "nn", "optim", "pool"},
     "charmodel": {"_validate", "nn", "optim", "embedding", "realdata"},
     "plots_vision": {"_validate"},
     "explorer_vision": {"_validate", "nn", "plots", "cnn", "plots_vision", "widgets"},
