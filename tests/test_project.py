@@ -84,7 +84,8 @@ AUTOGRADE_ALLOWED = {
     "preprocessors.restorecells": set(),
     "preprocessors.shortenhiddentracebacks": set(),
     "classroom": {"markers"},
-    "cli": {"classroom"},
+    "report": {"classroom"},
+    "cli": {"classroom", "report"},
 }
 
 # Inside a subpackage: the sibling modules each module imports (its face, ``__init__``, may
