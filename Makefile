@@ -47,7 +47,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# MathJax 3 (pinned in tests/lessons/mathjax/package-lock.json) for the test that typesets
+# every formula of the lessons, installed from npm once, into the venv (without npm the test
+# says it is skipped).
+MATHJAX := $(VENV)/mathjax/node_modules/mathjax-full/package.json
+
+$(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(VENV)/mathjax && cp tests/lessons/mathjax/package.json tests/lessons/mathjax/package-lock.json $(VENV)/mathjax/ && \
+		cd $(VENV)/mathjax && npm ci --no-audit --no-fund --silent && touch node_modules/mathjax-full/package.json; \
+	else echo "npm not found: the maths-rendering test will be skipped"; fi
+
+pytest: $(STAMP) $(MATHJAX)
 	$(BIN)/python -m pytest
 
 lessons: $(STAMP)

@@ -29,18 +29,22 @@ between the two evaluations), leaves the entry out and emits a :class:`KinkWarni
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from bpcourse._validate import as_array, check_choice, check_positive_number, describe
+from bpcourse.nn.activations import ACTIVATIONS
 
 __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_TOLERANCES",
     "KINK_ACTIVATIONS",
+    "PROTOCOL",
+    "RELATIVE_SCALES",
     "TINY",
     "GradCheckResult",
     "KinkWarning",
@@ -48,6 +52,7 @@ __all__ = [
     "complex_step_gradient",
     "kinks_within",
     "numerical_gradient",
+    "perturb_each_entry",
     "relative_error",
     "step_size_sweep",
 ]
@@ -64,8 +69,28 @@ DEFAULT_STEPS: dict[str, float] = {"complex_step": 1e-20, "central": 1e-5}
 #: reaches on a small float64 network.
 DEFAULT_TOLERANCES: dict[str, float] = {"complex_step": 1e-10, "central": 1e-6}
 
-#: Activations with a kink (a point where the derivative jumps) at z = 0.
-KINK_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+class _KinkActivations(AbstractSet[str]):
+    """The names of the registered activations with kinks, read live from
+    :data:`bpcourse.nn.ACTIVATIONS` (an activation registered with kinks appears here)."""
+
+    def __contains__(self, name: object) -> bool:
+        act = ACTIVATIONS.get(name) if isinstance(name, str) else None
+        return act is not None and bool(act.kinks)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, act in ACTIVATIONS.items() if act.kinks)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"KinkActivations({sorted(self)})"
+
+
+#: Activations with a kink (a point where the derivative jumps), from the activation registry:
+#: ``"relu"`` and ``"leaky_relu"`` (at z = 0) and any registered with ``kinks``.
+KINK_ACTIVATIONS: AbstractSet[str] = _KinkActivations()
 
 _SWEEP_METHODS = ("central", "forward", "complex_step")
 
@@ -79,37 +104,60 @@ class KinkWarning(UserWarning):
 # ---------------------------------------------------------------------------------------------
 
 
-def _elementwise_relative_error(a: Array, b: Array) -> Array:
-    """$|a - b| / \\max(|a| + |b|, \\text{TINY})$ per entry; NaN or inf entries give inf."""
+#: How :func:`relative_error` scales a difference: by the sum or by the larger of the sizes.
+RELATIVE_SCALES = ("sum", "max")
+
+
+def _scale(a: Array, b: Array, how: str) -> Array:
+    return np.abs(a) + np.abs(b) if how == "sum" else np.maximum(np.abs(a), np.abs(b))
+
+
+def _elementwise_relative_error(
+    a: Array, b: Array, floor: float = TINY, scale: str = "sum"
+) -> Array:
+    """$|a - b| / \\max(s(a, b), \\text{floor})$ per entry (s = |a| + |b| or max(|a|, |b|));
+    NaN or inf entries give inf."""
     with np.errstate(invalid="ignore", over="ignore"):
-        err = np.asarray(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), TINY))
+        err = np.asarray(np.abs(a - b) / np.maximum(_scale(a, b, scale), floor))
     err[~np.isfinite(err)] = np.inf
     return err
 
 
-def relative_error(a: Any, b: Any) -> float:
-    r"""The largest entrywise relative error between two arrays (or numbers).
+def relative_error(
+    a: Any, b: Any, *, floor: float = TINY, norm: bool = False, scale: str = "sum"
+) -> float:
+    r"""The relative error between two arrays (or numbers): the package's one definition.
 
-    $$\mathrm{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(|a_i| + |b_i|,\ \text{TINY})}$$
+    $$\mathrm{rel}(a, b) = \max_i \frac{|a_i - b_i|}{\max(|a_i| + |b_i|,\ \text{floor})}$$
 
-    with TINY the smallest normal float64 (about 2.2e-308), so two zeros give 0 rather than
-    0/0. The value is symmetric, lies in [0, 1] and is 1 when the signs differ. A rough scale
-    for float64 gradient checks: below about 1e-7 the two agree; between 1e-7 and 1e-2 look
-    closer (a ReLU kink, an entry far smaller than the others, float32); above 1e-2 the
-    backward pass is almost surely wrong.
+    with floor by default TINY, the smallest normal float64 (about 2.2e-308), so two zeros
+    give 0 rather than 0/0. The value is symmetric, lies in [0, 1] and is 1 when the signs
+    differ. A rough scale for float64 gradient checks: below about 1e-7 the two agree; between
+    1e-7 and 1e-2 look closer (a ReLU kink, an entry far smaller than the others, float32);
+    above 1e-2 the backward pass is almost surely wrong.
 
     Args:
         a: an array or a number (real or complex).
         b: the same shape as ``a`` (no broadcasting).
+        floor: the smallest denominator, > 0. A floor of 1 makes the error absolute for
+            values below 1 in size (how :mod:`bpcourse.symbolic` compares expressions at
+            points where both may vanish).
+        norm: compare whole arrays instead of entries: the same formula with Euclidean norms
+            over all entries in place of absolute values, which small entries do not
+            dominate.
+        scale: ``"sum"`` divides by $|a| + |b|$ (the default), ``"max"`` by
+            $\max(|a|, |b|)$, so that a gradient half its true size gives 0.5.
 
     Returns:
-        The largest relative error, a float (0.0 for empty arrays).
+        The relative error, a float (0.0 for empty arrays).
 
     Raises:
         ValueError: if the shapes differ or an entry is NaN or infinite.
     """
     a_arr = as_array("a", a, allow_complex=True)
     b_arr = as_array("b", b, allow_complex=True)
+    floor = check_positive_number("floor", floor)
+    check_choice("scale", scale, RELATIVE_SCALES)
     if a_arr.shape != b_arr.shape:
         raise ValueError(
             f"b: expected the shape of a, {a_arr.shape}, got shape {b_arr.shape} "
@@ -117,7 +165,53 @@ def relative_error(a: Any, b: Any) -> float:
         )
     if a_arr.size == 0:
         return 0.0
-    return float(np.max(_elementwise_relative_error(a_arr, b_arr)))
+    if norm:
+        diff = np.array([np.linalg.norm(a_arr - b_arr)])
+        a_arr, b_arr = np.array([np.linalg.norm(a_arr)]), np.array([np.linalg.norm(b_arr)])
+        return float(diff[0] / np.maximum(_scale(a_arr, b_arr, scale), floor)[0])
+    return float(np.max(_elementwise_relative_error(a_arr, b_arr, floor, scale)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The finite-difference kernel: perturb one entry at a time
+# ---------------------------------------------------------------------------------------------
+
+Result = TypeVar("Result")
+
+
+def perturb_each_entry(
+    P: Array, offsets: Sequence[Any], evaluate: Callable[[], Result]
+) -> Iterator[tuple[tuple[int, ...], Any, list[Result], list[Any]]]:
+    """Move every entry of ``P`` in place by each offset in turn, and evaluate.
+
+    The one loop behind every numerical derivative of the package (central and forward
+    differences, the complex step, the gradient check of a model, the cost experiment of
+    :mod:`bpcourse.dynamics`). For entry ``i`` and each offset ``d`` it sets
+    ``P[i] = old + d``, records the value ``P[i]`` actually holds (after rounding) and calls
+    ``evaluate()``; then it restores ``P[i]``, also when ``evaluate`` raises.
+
+    Args:
+        P: a writable array read by ``evaluate`` (for example a model's live weights); for a
+            complex offset it must be complex.
+        offsets: what to add to each entry, e.g. ``(h, -h)`` or ``(1j * h,)``.
+        evaluate: called once per entry and offset, with no arguments.
+
+    Yields:
+        ``(index, old, results, taken)``: the entry's index, its original value, the results
+        of ``evaluate`` and the values the entry held, one per offset.
+    """
+    for i in np.ndindex(P.shape):
+        old = P[i]
+        results: list[Result] = []
+        taken: list[Any] = []
+        try:
+            for d in offsets:
+                P[i] = old + d
+                taken.append(P[i])
+                results.append(evaluate())
+        finally:
+            P[i] = old
+        yield i, old, results, taken
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,17 +238,10 @@ def _as_number(value: Any, *, allow_complex: bool = False) -> Any:
 def _central_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     """Central differences of f at x, perturbing x in place and restoring it."""
     grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        try:
-            x[i] = old + h
-            f_plus = _as_number(f(x))
-            step = x[i]
-            x[i] = old - h
-            f_minus = _as_number(f(x))
-            step = float(step) - float(x[i])  # the step actually taken, after rounding
-        finally:
-            x[i] = old
+    for i, old, (f_plus, f_minus), (up, down) in perturb_each_entry(
+        x, (h, -h), lambda: _as_number(f(x))
+    ):
+        step = float(up) - float(down)  # the step actually taken, after rounding
         if step == 0:
             _vanishing_step(h, old)
         grad[i] = (f_plus - f_minus) / step
@@ -171,14 +258,8 @@ def _vanishing_step(h: float, value: Any) -> None:
 def _forward_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     grad = np.zeros(x.shape, dtype=np.float64)
     f_0 = _as_number(f(x))
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        try:
-            x[i] = old + h
-            f_plus = _as_number(f(x))
-            step = float(x[i]) - float(old)
-        finally:
-            x[i] = old
+    for i, old, (f_plus,), (up,) in perturb_each_entry(x, (h,), lambda: _as_number(f(x))):
+        step = float(up) - float(old)
         if step == 0:
             _vanishing_step(h, old)
         grad[i] = (f_plus - f_0) / step
@@ -188,11 +269,7 @@ def _forward_differences(f: Callable[[Array], Any], x: Array, h: float) -> Array
 def _complex_step(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     xc = x.astype(np.complex128)
     grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = xc[i]
-        xc[i] = old + 1j * h
-        value = f(xc)
-        xc[i] = old
+    for i, _, (value,), _ in perturb_each_entry(xc, (1j * h,), lambda: f(xc)):
         if not np.iscomplexobj(np.asarray(value)):
             raise TypeError(
                 "f: returned a real number for complex input, so the complex step cannot "
@@ -339,13 +416,22 @@ def kinks_within(Z_list: Sequence[Any], h: float) -> list[int]:
     return counts
 
 
-def _kinked_layers(model: Any) -> list[int]:
-    """0-based indices of the model's layers whose activation has a kink."""
+def _kinked_layers(model: Any) -> dict[int, tuple[float, ...]]:
+    """0-based index -> kink points, for the model's layers whose activation has kinks."""
     n_layers = len(getattr(model, "weights", []))
     hidden = getattr(model, "activation", None)
     output = getattr(model, "output_activation", None)
     names = [hidden] * (n_layers - 1) + [output]
-    return [l for l, name in enumerate(names) if name in KINK_ACTIVATIONS]
+    return {
+        l: ACTIVATIONS[name].kinks
+        for l, name in enumerate(names)
+        if isinstance(name, str) and name in KINK_ACTIVATIONS
+    }
+
+
+def _sides(Z: Array, kinks: tuple[float, ...]) -> Array:
+    """For every entry of Z, on which side of each kink its real part lies (a bool stack)."""
+    return np.stack([Z.real > k for k in kinks])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,30 +516,15 @@ class GradCheckResult:
     __str__ = __repr__
 
 
-def _parameter_names(n_layers: int) -> list[str]:
-    names: list[str] = []
-    for l in range(1, n_layers + 1):
-        names += (f"W{l}", f"b{l}")
-    return names
-
-
-def _as_complex_copy(model: Any) -> Any:
-    probe = model.copy()
-    probe.weights = [np.asarray(W, dtype=np.complex128).copy() for W in probe.weights]
-    probe.biases = [np.asarray(b, dtype=np.complex128).copy() for b in probe.biases]
-    return probe
+#: What :func:`check_model_gradients` needs of a model: the parameter protocol.
+PROTOCOL = ("named_parameters", "with_parameters", "loss", "gradients")
 
 
 def _complex_step_of_parameter(P: Array, h: float, loss: Callable[[], Any]) -> Array:
     """Im L(P + ih e_i) / h for every entry of the complex parameter array P (restored)."""
     numeric = np.zeros(P.shape)
-    for i in np.ndindex(P.shape):
-        old = P[i]
-        try:
-            P[i] = old + 1j * h
-            numeric[i] = np.imag(loss()) / h
-        finally:
-            P[i] = old
+    for i, _, (value,), _ in perturb_each_entry(P, (1j * h,), loss):
+        numeric[i] = np.imag(value) / h
     return numeric
 
 
@@ -461,33 +532,26 @@ def _central_differences_of_parameter(
     P: Array,
     h: float,
     evaluate: Callable[[], tuple[Any, list[Array]]],
-    kinked: list[int],
+    kinked: Iterable[int],
     kink_units: dict[int, int],
 ) -> tuple[Array, Array]:
     """Central differences for every entry of P, and which entries straddle a kink.
 
-    ``evaluate()`` returns the loss and, for each layer in ``kinked``, the signs of its
-    pre-activations; a unit whose sign differs between P + h e_i and P - h e_i crossed the
-    kink. ``kink_units`` (layer number -> most units crossed at once) is updated in place.
+    ``evaluate()`` returns the loss and, for each layer in ``kinked``, the sides of its kinks
+    its pre-activations lie on; a unit whose side differs between P + h e_i and P - h e_i
+    crossed a kink. ``kink_units`` (layer number -> most units crossed at once) is updated in
+    place.
     """
     numeric = np.zeros(P.shape)
     straddles = np.zeros(P.shape, dtype=bool)
-    for i in np.ndindex(P.shape):
-        old = P[i]
-        try:
-            P[i] = old + h
-            f_plus, signs_plus = evaluate()
-            step = P[i]
-            P[i] = old - h
-            f_minus, signs_minus = evaluate()
-            step = step - P[i]  # the step actually taken, after rounding
-        finally:
-            P[i] = old
+    layers = list(kinked)
+    for i, old, (plus, minus), (up, down) in perturb_each_entry(P, (h, -h), evaluate):
+        step = up - down  # the step actually taken, after rounding
         if step == 0:
             _vanishing_step(h, old)
-        numeric[i] = (f_plus - f_minus) / step
-        for l, s_plus, s_minus in zip(kinked, signs_plus, signs_minus):
-            crossed = int(np.count_nonzero(s_plus != s_minus))
+        numeric[i] = (plus[0] - minus[0]) / step
+        for l, s_plus, s_minus in zip(layers, plus[1], minus[1]):
+            crossed = int(np.count_nonzero(np.any(s_plus != s_minus, axis=0)))
             if crossed:
                 straddles[i] = True
                 kink_units[l + 1] = max(kink_units.get(l + 1, 0), crossed)
@@ -523,57 +587,67 @@ def check_model_gradients(
     loss: str = "mse",
     method: str = "complex_step",
     h: float | None = None,
+    **kw: Any,
 ) -> GradCheckResult:
     """Compare a model's backpropagated gradients with numerical ones, entry by entry.
 
-    Every weight and bias entry is perturbed in turn on a copy of the model (``model.copy()``;
-    for the complex step the copy holds complex weights), the loss is re-evaluated, and the
-    numerical derivative is compared with ``model.loss_and_gradients`` by
-    :func:`relative_error`. The model itself is not changed.
+    Works for every model that follows the package's parameter protocol (:class:`bpcourse.nn.
+    MLP`, :class:`bpcourse.nn.RNN`, ...): ``named_parameters()``, ``with_parameters(arrays)``,
+    ``loss(X, y, **kw)`` and ``gradients(X, y, **kw)`` returning the loss and the gradients in
+    the named order. Every parameter entry is perturbed in turn on a new model holding copies
+    of the parameters (complex ones for the complex step), the loss is re-evaluated, and the
+    numerical derivative is compared with the model's gradient by :func:`relative_error`. The
+    model itself is not changed.
 
-    With central differences and ReLU-type activations, an entry whose perturbation moves some
-    pre-activation across 0 (a kink inside the step) is left out and reported, with a
-    :class:`KinkWarning`, instead of being shown as a backprop bug. The complex step does not
-    suffer from kinks: both it and backprop decide by the sign of the real part.
+    With central differences and activations with kinks (ReLU-type: :data:`KINK_ACTIVATIONS`),
+    an entry whose perturbation moves some pre-activation across a kink is left out and
+    reported, with a :class:`KinkWarning`, instead of being shown as a backprop bug. The
+    complex step does not suffer from kinks: both it and backprop decide by the real part.
 
     Args:
-        model: an :class:`bpcourse.nn.MLP` (or anything with ``weights``, ``biases``,
-            ``copy()``, ``loss(X, y, loss)`` and ``loss_and_gradients(X, y, loss)``).
-        X: (N, n_in) inputs.
+        model: a model following the parameter protocol.
+        X: its inputs.
         y: targets for the loss.
-        loss: the loss name.
+        loss: the loss name, passed to the model as ``loss=``.
         method: "complex_step" (default) or "central".
         h: the step; by default 1e-20 for the complex step and 1e-5 for central differences.
+        **kw: anything else the model's ``loss`` and ``gradients`` take.
 
     Returns:
         A :class:`GradCheckResult`; ``result.ok()`` says whether the gradients agree.
     """
     check_choice("method", method, DEFAULT_STEPS)
     h = DEFAULT_STEPS[method] if h is None else check_positive_number("h", h)
-    for attr in ("weights", "biases", "copy", "loss", "loss_and_gradients"):
-        if not hasattr(model, attr):
+    for attr in PROTOCOL:
+        if not callable(getattr(model, attr, None)):
             raise TypeError(
-                f"model: expected an MLP-like object with .{attr}, got {describe(model)}"
+                f"model: expected a model with .{attr}() (the parameter protocol: "
+                f"{', '.join(PROTOCOL)}), got {describe(model)}"
             )
-    _, dweights, dbiases = model.loss_and_gradients(X, y, loss)  # also validates X, y, loss
-    grads = [g for pair in zip(dweights, dbiases) for g in pair]
-    names = _parameter_names(len(model.weights))
-
-    probe = _as_complex_copy(model) if method == "complex_step" else model.copy()
-    params = [p for pair in zip(probe.weights, probe.biases) for p in pair]
-    kinked = _kinked_layers(model) if method == "central" else []
+    kw["loss"] = loss
+    _, grads = model.gradients(X, y, **kw)  # also validates X, y and the keywords
+    named = model.named_parameters()
+    if len(grads) != len(named):
+        raise ValueError(
+            f"model.gradients: expected {len(named)} gradients, one per parameter of "
+            f"named_parameters(), got {len(grads)}"
+        )
+    dtype = np.complex128 if method == "complex_step" else np.float64
+    probe = model.with_parameters([np.array(P, dtype=dtype) for _, P in named])
+    params = [P for _, P in probe.named_parameters()]
+    kinked = _kinked_layers(model) if method == "central" else {}
 
     def evaluate() -> tuple[Any, list[Array]]:
-        """The loss at the probe's current parameters, and the signs of the kinked layers' Z."""
+        """The loss at the probe's current parameters, and the sides of the kinked layers' Z."""
         if not kinked:
-            return probe.loss(X, y, loss), []
-        trace = probe.backprop(X, y, loss)
-        return trace.loss, [trace.Z[l].real > 0 for l in kinked]
+            return probe.loss(X, y, **kw), []
+        trace = probe.backprop(X, y, **kw)
+        return trace.loss, [_sides(trace.Z[l], kinks) for l, kinks in kinked.items()]
 
     result = GradCheckResult(method, h, loss, {}, {}, {}, {})
-    for name, P, G in zip(names, params, grads):
+    for (name, _), P, G in zip(named, params, grads):
         if method == "complex_step":
-            numeric = _complex_step_of_parameter(P, h, lambda: probe.loss(X, y, loss))
+            numeric = _complex_step_of_parameter(P, h, lambda: probe.loss(X, y, **kw))
             straddles = np.zeros(P.shape, dtype=bool)
         else:
             numeric, straddles = _central_differences_of_parameter(

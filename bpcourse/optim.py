@@ -269,6 +269,8 @@ class Optimizer:
     """
 
     name = "optimizer"
+    #: how menus (the explorers) show it
+    label = "optimizer"
     hyperparameters: tuple[str, ...] = ()
 
     def __init__(self, params: Sequence[np.ndarray], lr: float) -> None:
@@ -337,6 +339,7 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
+    label = "SGD"
 
     def _update(self, i: int, p: np.ndarray, g: np.ndarray) -> None:
         p -= self.lr * g
@@ -352,6 +355,7 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
+    label = "momentum"
     hyperparameters = ("momentum",)
 
     def __init__(self, params: Sequence[np.ndarray], lr: float, momentum: float = 0.9) -> None:
@@ -377,6 +381,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    label = "Adam"
     hyperparameters = ("betas", "eps")
 
     def __init__(

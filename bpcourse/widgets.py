@@ -29,11 +29,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from bpcourse import data, dynamics, plots
+from bpcourse import data, dynamics, nn, optim, plots
 from bpcourse._validate import (
     check_choice,
     check_positive_int,
     check_positive_number,
+    check_probability,
     describe,
 )
 
@@ -67,6 +68,7 @@ at every depth from 1 to 50 (see ``benchmarks/bench_widgets.py``)."""
 LEARNING_RATE_DEFAULTS: Mapping[str, Any] = {
     "lr": 0.1,
     "optimizer": "sgd",
+    "momentum": 0.9,
     "num_epochs": 100,
     "dataset": "sine",
     "activation": "tanh",
@@ -76,7 +78,10 @@ LEARNING_RATE_DEFAULTS: Mapping[str, Any] = {
 """Defaults of :func:`learning_rate_explorer`: on the noisy sine, full-batch SGD is slow at
 0.001, good near 0.3, oscillates near 0.7 and diverges from about 0.9."""
 
-_OPTIMIZER_LABELS = (("SGD", "sgd"), ("momentum", "momentum"), ("Adam", "adam"))
+
+def _optimizer_labels() -> list[tuple[str, str]]:
+    """(menu label, registry name) of every optimizer in :data:`bpcourse.optim.OPTIMIZERS`."""
+    return [(cls.label, name) for name, cls in optim.OPTIMIZERS.items()]
 
 
 class Explorer(widgets.VBox):
@@ -196,7 +201,8 @@ def gradient_flow_explorer(**options: Any) -> Explorer:
 
     Args:
         **options: any of :data:`GRADIENT_FLOW_DEFAULTS`: ``depth``, ``width``,
-            ``activation`` ("sigmoid", "tanh", "relu"), ``init`` ("normal", "xavier", "he"),
+            ``activation`` (those of :func:`bpcourse.nn.explorer_activations`: "sigmoid", "tanh",
+            "relu"), ``init`` (:func:`bpcourse.nn.explorer_inits`: "normal", "xavier", "he"),
             ``lr``, ``clip`` (bool), ``clip_threshold``, ``max_depth``, ``max_width``,
             ``num_epochs`` (steps of the short run), ``n_samples``, ``seed``.
 
@@ -220,8 +226,8 @@ def gradient_flow_explorer(**options: Any) -> Explorer:
             f"depth, width: expected at most max_depth={max_depth} and max_width={max_width}, "
             f"got depth={depth}, width={width}"
         )
-    activations = ["sigmoid", "tanh", "relu"]
-    inits = ["normal", "xavier", "he"]
+    activations = nn.explorer_activations()
+    inits = nn.explorer_inits()
     check_choice("activation", o["activation"], activations)
     check_choice("init", o["init"], inits)
     if not isinstance(o["clip"], bool):
@@ -296,12 +302,14 @@ def learning_rate_explorer(**options: Any) -> Explorer:
 
     Args:
         **options: any of :data:`LEARNING_RATE_DEFAULTS`: ``lr``, ``optimizer`` ("sgd",
-            "momentum", "adam"), ``num_epochs``, ``dataset`` ("sine", "iris", "moons",
-            "spirals"), ``activation``, ``hidden`` (units of the hidden layer), ``seed``.
+            "momentum", "adam"), ``momentum`` (mu of the momentum optimizer, in [0, 0.99];
+            its slider is active only while that optimizer is chosen), ``num_epochs``,
+            ``dataset`` ("sine", "iris", "moons", "spirals"), ``activation``, ``hidden``
+            (units of the hidden layer), ``seed``.
 
     Returns:
-        An :class:`Explorer` with controls ``"learning rate"``, ``"optimizer"``, ``"epochs"``
-        and ``"data set"``.
+        An :class:`Explorer` with controls ``"learning rate"``, ``"optimizer"``,
+        ``"momentum μ"``, ``"epochs"`` and ``"data set"``.
 
     Example:
         >>> explorer = learning_rate_explorer()
@@ -311,18 +319,31 @@ def learning_rate_explorer(**options: Any) -> Explorer:
     """
     o = _options(options, LEARNING_RATE_DEFAULTS)
     lr = check_positive_number("lr", o["lr"])
-    optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in _OPTIMIZER_LABELS])
+    optimizer_labels = _optimizer_labels()
+    optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in optimizer_labels])
+    momentum = check_probability("momentum", o["momentum"])
+    if momentum > 0.99:
+        raise ValueError(f"momentum: expected a number in [0, 0.99], got {o['momentum']!r}")
     num_epochs = check_positive_int("num_epochs", o["num_epochs"])
-    datasets = ["sine", "iris", "moons", "spirals"]
+    datasets = list(data.DATASETS)
     dataset = check_choice("dataset", o["dataset"], datasets)
-    activation = check_choice("activation", o["activation"], ["sigmoid", "tanh", "relu"])
+    activation = check_choice("activation", o["activation"], nn.explorer_activations())
     hidden = check_positive_int("hidden", o["hidden"])
     seed = check_positive_int("seed", o["seed"], minimum=0)
 
     controls: dict[str, widgets.ValueWidget] = {
         "learning rate": _log_slider("learning rate", lr, 1e-3, 30.0),
         "optimizer": widgets.Dropdown(
-            options=list(_OPTIMIZER_LABELS), value=optimizer, description="optimizer"
+            options=optimizer_labels, value=optimizer, description="optimizer"
+        ),
+        "momentum μ": widgets.FloatSlider(
+            value=momentum,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="momentum μ",
+            disabled=optimizer != "momentum",
+            continuous_update=False,
         ),
         "epochs": widgets.IntSlider(
             value=num_epochs,
@@ -335,8 +356,14 @@ def learning_rate_explorer(**options: Any) -> Explorer:
         "data set": widgets.Dropdown(options=datasets, value=dataset, description="data set"),
     }
 
+    def follow_optimizer(change: Mapping[str, Any]) -> None:
+        controls["momentum μ"].disabled = change["new"] != "momentum"
+
+    controls["optimizer"].observe(follow_optimizer, names="value")
+
     def render(values: dict[str, Any], progress: Callable[[int, int], None]) -> bytes:
         dataset = data.load_dataset(values["data set"], seed=seed)
+        with_momentum = values["optimizer"] == "momentum"
         result = dynamics.train(
             dataset,
             lr=values["learning rate"],
@@ -345,9 +372,12 @@ def learning_rate_explorer(**options: Any) -> Explorer:
             layer_sizes=(dataset.n_features, hidden, dataset.n_outputs),
             activation=activation,
             seed=seed,
+            optimizer_kw={"momentum": values["momentum μ"]} if with_momentum else None,
             progress=progress,
         )
-        label = dict((v, k) for k, v in _OPTIMIZER_LABELS)[values["optimizer"]]
+        label = dict((v, k) for k, v in optimizer_labels)[values["optimizer"]]
+        if with_momentum:
+            label += f" μ = {values['momentum μ']:.2f}"
         fig = plots.plot_loss_curves(
             result,
             labels=[label],
@@ -355,7 +385,11 @@ def learning_rate_explorer(**options: Any) -> Explorer:
         )
         return plots.figure_to_png(fig, dpi=72)
 
-    return Explorer(controls, render, rows=[["learning rate", "optimizer"], ["epochs", "data set"]])
+    return Explorer(
+        controls,
+        render,
+        rows=[["learning rate", "optimizer", "momentum μ"], ["epochs", "data set"]],
+    )
 
 
 RNN_DEFAULTS: Mapping[str, Any] = {
@@ -464,3 +498,23 @@ def rnn_explorer(**options: Any) -> Explorer:
         render,
         rows=[["spectral radius", "sequence length"], ["clipping", "clip threshold"]],
     )
+
+
+# --- lesson 07: the digit explorer ------------------------------------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "digit_explorer": "bpcourse.explorer_vision",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.widgets' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])

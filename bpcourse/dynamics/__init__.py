@@ -22,7 +22,9 @@ Learning rate on a quadratic (lesson 04)
 
 from __future__ import annotations
 
-from bpcourse.dynamics.cost import COST_METHODS, CostTable, GradientCost, cost_table, gradient_cost
+from typing import Any
+
+from bpcourse.dynamics.cost import GradientCost, gradient_cost
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -38,7 +40,10 @@ from bpcourse.dynamics.gradient_flow import (
     trace_gradient_norms,
 )
 from bpcourse.dynamics.learning_rate import (
+    OptimalSettings,
     largest_stable_lr,
+    mode_rate,
+    optimal_settings,
     quadratic_descent,
     quadratic_descent_2d,
     quadratic_regime,
@@ -57,6 +62,7 @@ __all__ = [
     "GradientFlowReport",
     "GradientScalePrediction",
     "LayerStatistics",
+    "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
     "cost_table",
@@ -67,6 +73,8 @@ __all__ = [
     "largest_stable_lr",
     "layer_gradient_norms",
     "layer_statistics",
+    "mode_rate",
+    "optimal_settings",
     "quadratic_descent",
     "quadratic_descent_2d",
     "quadratic_regime",
@@ -77,3 +85,14 @@ __all__ = [
     "train",
     "train_rnn",
 ]
+
+# The symbolic cost table needs SymPy, which the explorers do not: it is imported on first use.
+_LAZY = {"COST_METHODS", "CostTable", "cost_table"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from bpcourse.dynamics import symbolic_cost
+
+        return getattr(symbolic_cost, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from bpcourse._validate import (
 from bpcourse.data import load_dataset
 from bpcourse.dynamics._checks import _check_activation, _check_init, _check_seed, _readonly
 from bpcourse.dynamics.training import TrainResult, _check_clip, train
+from bpcourse.nn.activations import SaturationRule
 
 GRADIENT_NORM_KINDS: tuple[str, ...] = ("delta", "weight")
 """What :func:`layer_gradient_norms` measures per layer: see its docstring."""
@@ -43,15 +44,26 @@ INPUT_DISTRIBUTIONS: Mapping[str, Callable[[np.random.Generator, tuple[int, int]
 """Probe inputs: standardised features ``"normal"`` or pixel-like values in [0, 1] ``"uniform"``."""
 
 
-SATURATION_RULES: Mapping[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str]] = {
-    "sigmoid": (lambda Z, A: (A < 0.01) | (A > 0.99), "a < 0.01 or a > 0.99"),
-    "tanh": (lambda Z, A: np.abs(A) > 0.99, "|a| > 0.99"),
-    "relu": (lambda Z, A: Z <= 0, "a = 0 (unit off)"),
-    "leaky_relu": (lambda Z, A: Z <= 0, "z <= 0 (small slope)"),
-    "identity": (lambda Z, A: np.zeros(Z.shape, dtype=bool), "never saturates"),
-}
+class _SaturationRules(Mapping[str, tuple[SaturationRule, str]]):
+    """The saturation rules of the registered activations, read live from
+    :data:`bpcourse.nn.ACTIVATIONS` (an activation registered there appears here)."""
+
+    def __getitem__(self, name: str) -> tuple[SaturationRule, str]:
+        rule = nn.ACTIVATIONS[name].saturation
+        if rule is None:
+            raise KeyError(name)
+        return rule
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, act in nn.ACTIVATIONS.items() if act.saturation is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+SATURATION_RULES: Mapping[str, tuple[SaturationRule, str]] = _SaturationRules()
 """Per activation: a test ``rule(Z, A) -> bool array`` of entries where the derivative is
-(nearly) zero, and a short description of it for plot labels."""
+(nearly) zero, and a short description of it for plot labels (from the activation registry)."""
 
 
 def _probe_targets(rng: np.random.Generator, loss: str, n_samples: int, n_out: int) -> np.ndarray:
@@ -312,28 +324,6 @@ def layer_statistics(
     )
 
 
-# Variance of the initial weights of a layer with n_in inputs and n_out outputs.
-_INIT_VARIANCE: Mapping[str, Callable[[int, int], float]] = {
-    "normal": lambda n_in, n_out: 1.0,
-    "lecun": lambda n_in, n_out: 1.0 / n_in,
-    "xavier": lambda n_in, n_out: 2.0 / (n_in + n_out),
-    "he": lambda n_in, n_out: 2.0 / n_in,
-}
-
-# Per activation: (slope factor, kind, how the factor was obtained).
-_SLOPE_FACTOR: Mapping[str, tuple[float, str, str]] = {
-    "sigmoid": (0.25, "upper bound", "σ′ ≤ 1/4"),
-    "tanh": (1.0, "upper bound", "tanh′ ≤ 1"),
-    "relu": (math.sqrt(0.5), "estimate", "half the units pass"),
-    "leaky_relu": (
-        math.sqrt((1.0 + nn.LEAKY_RELU_SLOPE**2) / 2.0),
-        "estimate",
-        "half the units at a small slope",
-    ),
-    "identity": (1.0, "estimate", "slope 1"),
-}
-
-
 @dataclass(frozen=True)
 class GradientScalePrediction:
     r"""How gradient norms should scale from layer to layer, relative to the last hidden layer.
@@ -389,10 +379,11 @@ def theoretical_gradient_scale(
     width = check_positive_int("width", width)
     activation = _check_activation("activation", activation)
     init = _check_init(init)
-    if activation not in _SLOPE_FACTOR or init not in _INIT_VARIANCE:
+    slope_rule = nn.ACTIVATIONS[activation].slope
+    if slope_rule is None:
         return None
-    slope, kind, slope_text = _SLOPE_FACTOR[activation]
-    gain = math.sqrt(width * _INIT_VARIANCE[init](width, width))
+    slope, kind, slope_text = slope_rule
+    gain = math.sqrt(width * nn.INITS[init].variance(width, width))
     factor = gain * slope
     exponents = np.arange(depth - 1, -1, -1, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):

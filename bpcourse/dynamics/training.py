@@ -281,9 +281,9 @@ def train(
             )
             epoch_norms = np.zeros(len(sizes) - 1)
             for X_b, y_b in batches:
-                batch_loss, dW, db = model.loss_and_gradients(X_b, y_b, loss=loss_name)
-                sq_w = [float(np.vdot(g, g)) for g in dW]
-                sq_b = sum(float(np.vdot(g, g)) for g in db)
+                batch_loss, grads = model.gradients(X_b, y_b, loss=loss_name)  # W1, b1, W2, ...
+                sq_w = [float(np.vdot(g, g)) for g in grads[0::2]]
+                sq_b = sum(float(np.vdot(g, g)) for g in grads[1::2])
                 # a NaN or inf anywhere in the gradients makes this sum non-finite
                 if not (
                     math.isfinite(batch_loss)
@@ -293,7 +293,6 @@ def train(
                     diverged = True
                     break
                 epoch_norms += np.sqrt(sq_w)
-                grads = [g for pair in zip(dW, db) for g in pair]
                 if weight_decay > 0:
                     for i, W in enumerate(model.weights):
                         grads[2 * i] = grads[2 * i] + weight_decay * W

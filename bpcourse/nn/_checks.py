@@ -6,9 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcourse._validate import (
-    as_array,
-)
+from bpcourse._validate import as_array, check_shape, describe
 
 Array = np.ndarray
 
@@ -27,3 +25,26 @@ def _as_checked_array(name: str, value: Any, **kwargs: Any) -> Array:
             if ndim is None or value.ndim == ndim:
                 return value
     return as_array(name, value, **kwargs)
+
+
+def _check_parameter_arrays(arrays: Any, named: list[tuple[str, Array]]) -> list[Array]:
+    """Check replacement parameters for ``with_parameters``: one array per named parameter, each
+    of its shape (real or complex); returned as arrays, not copied."""
+    if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)):
+        raise TypeError(
+            f"arrays: expected a list of {len(named)} arrays in the order of "
+            f"named_parameters(), got {describe(arrays)}"
+        )
+    if len(arrays) != len(named):
+        raise ValueError(
+            f"arrays: expected {len(named)} arrays (one per parameter: "
+            f"{', '.join(name for name, _ in named)}), got {len(arrays)}"
+        )
+    checked = []
+    for i, (value, (name, P)) in enumerate(zip(arrays, named)):
+        arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if arr.dtype.kind not in "fc":
+            raise TypeError(f"arrays[{i}] ({name}): expected a float array, got {describe(value)}")
+        check_shape(f"arrays[{i}] ({name})", arr, P.shape)
+        checked.append(arr)
+    return checked

@@ -22,8 +22,8 @@ from bpcourse._validate import (
     check_shape,
     describe,
 )
-from bpcourse.nn._checks import Array, _as_checked_array
-from bpcourse.nn.activations import _DF_INPLACE, _F_INPLACE, ACTIVATIONS
+from bpcourse.nn._checks import Array, _as_checked_array, _check_parameter_arrays
+from bpcourse.nn.activations import ACTIVATIONS, Activation
 from bpcourse.nn.init import INITS
 from bpcourse.nn.losses import LOSSES, Loss
 
@@ -183,12 +183,56 @@ class MLP:
         """Number of weight layers L (one less than ``len(layer_sizes)``)."""
         return len(self.weights)
 
+    # --- the parameter protocol (shared by every model of the package) --------------------
+
+    def named_parameters(self) -> list[tuple[str, Array]]:
+        """The live parameter arrays with their names, ``[("W1", W1), ("b1", b1), ...]``.
+
+        The order of :meth:`parameters` and of the gradients of :meth:`gradients`.
+        """
+        named: list[tuple[str, Array]] = []
+        for l, (W, b) in enumerate(zip(self.weights, self.biases), start=1):
+            named += ((f"W{l}", W), (f"b{l}", b))
+        return named
+
     def parameters(self) -> list[Array]:
         """The live parameter arrays ``[W1, b1, W2, b2, ...]`` (optimizers update them in place)."""
         params: list[Array] = []
         for W, b in zip(self.weights, self.biases):
             params += (W, b)
         return params
+
+    def with_parameters(self, arrays: Sequence[Any]) -> MLP:
+        """A new model like this one (same class and settings) holding ``arrays``.
+
+        Args:
+            arrays: one array per parameter, in the order of :meth:`named_parameters`, each of
+                its parameter's shape. They are used as given, not copied (complex arrays make
+                a model for the complex-step check).
+
+        Returns:
+            The new model; this one is unchanged.
+        """
+        checked = _check_parameter_arrays(arrays, self.named_parameters())
+        new = _copy.copy(self)
+        new.weights = checked[0::2]
+        new.biases = checked[1::2]
+        return new
+
+    def gradients(self, X: Any, y: Any, loss: str = "mse") -> tuple[Any, list[Array]]:
+        """The loss and its gradients in the order of :meth:`named_parameters`.
+
+        Args: as :meth:`loss`.
+
+        Returns:
+            ``(loss, [dW1, db1, dW2, db2, ...])`` (from :meth:`loss_and_gradients`, so a
+            subclass that rewrites that method is checked as written).
+        """
+        value, dweights, dbiases = self.loss_and_gradients(X, y, loss)
+        grads: list[Array] = []
+        for dW, db in zip(dweights, dbiases):
+            grads += (dW, db)
+        return value, grads
 
     def copy(self) -> MLP:
         """An independent copy (same class and settings, copied arrays)."""
@@ -310,20 +354,25 @@ class MLP:
     def _layer_activations(self) -> list[str]:
         return [self.activation] * (len(self.weights) - 1) + [self.output_activation]
 
+    def _layer_entries(self) -> list[Activation]:
+        """The registry entry of every layer's activation, first layer first."""
+        hidden, output = ACTIVATIONS[self.activation], ACTIVATIONS[self.output_activation]
+        return [hidden] * (len(self.weights) - 1) + [output]
+
     # --- the passes (inputs already checked) -----------------------------------------------
 
     def _forward(self, X: Array) -> Array:
-        names = self._layer_activations()
-        if not self._all_float64(X) or not all(n in _F_INPLACE for n in names):
+        acts = self._layer_entries()
+        if not self._all_float64(X) or not all(act.has_fast_path for act in acts):
             A = X
-            for W, b, name in zip(self.weights, self.biases, names):
-                A = ACTIVATIONS[name].f(A @ W + b)
+            for W, b, act in zip(self.weights, self.biases, acts):
+                A = act.f(A @ W + b)
             return A
         A = X
-        for W, b, name in zip(self.weights, self.biases, names):
+        for W, b, act in zip(self.weights, self.biases, acts):
             Z = A @ W
             Z += b
-            A = _F_INPLACE[name](Z)  # f(Z) written over Z: no temporary
+            A = act.f_inplace(Z)  # type: ignore[misc]  # f(Z) written over Z: no temporary
         return A
 
     def _backprop(self, X: Array, y: Array, loss_fn: Loss) -> Trace:
@@ -361,31 +410,31 @@ class MLP:
         then computed in place over A, which the backward pass no longer needs once the layer's
         dW is known. The input layer's dX is not computed at all.
         """
-        names = self._layer_activations()
-        if not all(n in _F_INPLACE for n in names):
+        acts = self._layer_entries()
+        if not all(act.has_fast_path for act in acts):
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
         weights = self.weights
         L = len(weights)
         A_list = [X]
         A = X
-        for W, b, name in zip(weights, self.biases, names):
+        for W, b, act in zip(weights, self.biases, acts):
             Z = A @ W
             Z += b
-            A = _F_INPLACE[name](Z)
+            A = act.f_inplace(Z)  # type: ignore[misc]
             A_list.append(A)
         value = loss_fn.value_kernel(A, y)
         delta = loss_fn.grad_kernel(A, y)  # dL/dy_hat, a fresh array
-        _DF_INPLACE[names[-1]](delta, A)  # now dL/dZ of the last layer
+        acts[-1].df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
         dweights: list[Array] = [delta] * L
         dbiases: list[Array] = [delta] * L
-        df_hidden = _DF_INPLACE[self.activation]
+        df_hidden = ACTIVATIONS[self.activation].df_inplace
         for l in range(L - 1, 0, -1):
             A_prev = A_list[l]
             dweights[l] = A_prev.T @ delta
             dbiases[l] = delta.sum(axis=0)
             delta_prev = delta @ weights[l].T
-            df_hidden(delta_prev, A_prev)  # A_prev is used up here
+            df_hidden(delta_prev, A_prev)  # type: ignore[misc]  # A_prev is used up here
             delta = delta_prev
         dweights[0] = X.T @ delta
         dbiases[0] = delta.sum(axis=0)

@@ -5,6 +5,7 @@ backpropagation through time, with optional clipping of the gradient into each h
 from __future__ import annotations
 
 import copy as _copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from bpcourse._validate import (
     check_positive_number,
     check_shape,
 )
-from bpcourse.nn._checks import Array
+from bpcourse.nn._checks import Array, _check_parameter_arrays
 from bpcourse.nn.init import INITS
 from bpcourse.nn.losses import _check_regression_target, _mse_grad
 
@@ -318,6 +319,10 @@ class RNNTrace:
         return np.sqrt(np.sum(np.abs(self.dH) ** 2, axis=(0, 2)))
 
 
+#: The losses :class:`RNN` computes.
+_RNN_LOSSES = ("mse",)
+
+
 class RNN:
     r"""A many-to-one vanilla RNN: read a sequence, predict from the last hidden state.
 
@@ -377,9 +382,30 @@ class RNN:
         n_in, n_h, n_out = self.sizes
         return f"{type(self).__name__}({n_in}, {n_h}, {n_out}, seed={self.seed})"
 
+    # --- the parameter protocol (shared by every model of the package) --------------------
+
+    def named_parameters(self) -> list[tuple[str, Array]]:
+        """The live parameter arrays with their names, in the order of :attr:`names`."""
+        return [(name, self.params[name]) for name in self.names]
+
     def parameters(self) -> list[Array]:
         """The live parameter arrays in the order of :attr:`names` (for the optimizers)."""
         return [self.params[name] for name in self.names]
+
+    def with_parameters(self, arrays: Sequence[Any]) -> RNN:
+        """A new RNN like this one holding ``arrays`` (in the order of :attr:`names`, each of
+        its parameter's shape; used as given, not copied). This one is unchanged."""
+        checked = _check_parameter_arrays(arrays, self.named_parameters())
+        new = _copy.copy(self)
+        new.params = dict(zip(self.names, checked))
+        return new
+
+    def gradients(
+        self, X: Any, y: Any, loss: str = "mse", clip: tuple[str, float] | None = None
+    ) -> tuple[Any, list[Array]]:
+        """The loss and its gradients in the order of :attr:`names` (see :meth:`backprop`)."""
+        trace = self.backprop(X, y, clip=clip, loss=loss)
+        return trace.loss, [trace.grads[name] for name in self.names]
 
     def copy(self) -> RNN:
         """An independent copy."""
@@ -408,30 +434,36 @@ class RNN:
         H = _rnn_forward(X, p["W_xh"], p["W_hh"], p["b"], h0)
         return H, H[:, -1] @ p["W_hy"] + p["b_y"]
 
-    def loss(self, X: Any, y: Any) -> Any:
+    def loss(self, X: Any, y: Any, loss: str = "mse") -> Any:
         """Mean squared error of the predictions (a complex number for complex parameters).
 
         Args:
             X: (N, T, n_in).
             y: (N, n_out) targets, or (N,) when n_out = 1.
+            loss: ``"mse"``, the only loss of this model (named as for every model).
         """
+        check_choice("loss", loss, _RNN_LOSSES)
         X = self._check_input(X)
         y = _check_regression_target(y, (X.shape[0], self.sizes[2]))
         y_hat = self._forward(X)[1]
         diff = (y_hat - y).ravel()
         return (np.dot(diff, diff) / diff.size).item()
 
-    def backprop(self, X: Any, y: Any, clip: tuple[str, float] | None = None) -> RNNTrace:
+    def backprop(
+        self, X: Any, y: Any, clip: tuple[str, float] | None = None, loss: str = "mse"
+    ) -> RNNTrace:
         """Forward pass, loss and backpropagation through time.
 
         Args:
             X: (N, T, n_in).
             y: (N, n_out) targets, or (N,) when n_out = 1.
             clip: per-step clipping of $\\partial L/\\partial h_t$, as in :func:`rnn_backward`.
+            loss: ``"mse"``, as for :meth:`loss`.
 
         Returns:
             An :class:`RNNTrace` with the gradients of every parameter.
         """
+        check_choice("loss", loss, _RNN_LOSSES)
         X = self._check_input(X)
         y = _check_regression_target(y, (X.shape[0], self.sizes[2]))
         clip_rule = _check_sequence_clip(clip)

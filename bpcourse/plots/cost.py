@@ -29,7 +29,7 @@ def plot_symbolic_cost(table: object) -> Figure:
     import numpy as np
     from matplotlib.ticker import NullFormatter
 
-    from bpcourse.dynamics.cost import CostTable
+    from bpcourse.dynamics.symbolic_cost import CostTable
 
     if not isinstance(table, CostTable):
         raise TypeError(

@@ -4,20 +4,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sympy
 from sympy import Expr
 
-from bpcourse._validate import (
-    check_choice,
-)
+from bpcourse import nn
+from bpcourse._validate import check_choice
 from bpcourse.symbolic._checks import _as_expr
 
-#: Slope of ``"leaky_relu"`` for $z \le 0$ (exactly 1/100, as a SymPy rational).
-LEAKY_RELU_SLOPE = sympy.Rational(1, 100)
+#: Slope of ``"leaky_relu"`` for $z \le 0$ (exactly 1/100, as a SymPy rational): the
+#: registry's slope :data:`bpcourse.nn.LEAKY_RELU_SLOPE`, written exactly.
+LEAKY_RELU_SLOPE = sympy.Rational(str(nn.LEAKY_RELU_SLOPE))
 
 
 @dataclass(frozen=True)
@@ -38,37 +38,37 @@ class SymbolicActivation:
         return self.f(sympy.sympify(z))
 
 
-def _sigmoid(z: Expr) -> Expr:
-    return 1 / (1 + sympy.exp(-z))
+class _SymbolicActivations(Mapping[str, SymbolicActivation]):
+    """The activations of :data:`bpcourse.nn.ACTIVATIONS` that have a SymPy form, read live:
+    an activation registered there appears here too."""
+
+    def __getitem__(self, name: str) -> SymbolicActivation:
+        act = nn.ACTIVATIONS[name]
+        if act.sympy_f is None:
+            raise KeyError(name)
+        return SymbolicActivation(act.name, act.sympy_f, act.formula)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, act in nn.ACTIVATIONS.items() if act.sympy_f is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"SymbolicActivations({list(self)})"
 
 
-def _relu(z: Expr) -> Expr:
-    return sympy.Piecewise((z, z > 0), (0, True))
-
-
-def _leaky_relu(z: Expr) -> Expr:
-    return sympy.Piecewise((z, z > 0), (LEAKY_RELU_SLOPE * z, True))
-
-
-#: The course activations as SymPy functions, by name.
-ACTIVATIONS: Mapping[str, SymbolicActivation] = {
-    "identity": SymbolicActivation("identity", lambda z: z, r"z"),
-    "sigmoid": SymbolicActivation("sigmoid", _sigmoid, r"\frac{1}{1 + e^{-z}}"),
-    "tanh": SymbolicActivation("tanh", sympy.tanh, r"\tanh z"),
-    "relu": SymbolicActivation(
-        "relu", _relu, r"\begin{cases} z & z > 0 \\ 0 & z \le 0 \end{cases}"
-    ),
-    "leaky_relu": SymbolicActivation(
-        "leaky_relu", _leaky_relu, r"\begin{cases} z & z > 0 \\ z/100 & z \le 0 \end{cases}"
-    ),
-}
+#: The course activations as SymPy functions, by name (a view of the registry
+#: :data:`bpcourse.nn.ACTIVATIONS`: the entries with a SymPy form).
+ACTIVATIONS: Mapping[str, SymbolicActivation] = _SymbolicActivations()
 
 
 def activate(name: str, z: Any) -> Expr:
     """Apply the course activation ``name`` to the SymPy expression ``z``.
 
     Args:
-        name: one of ``"identity"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``.
+        name: one of :data:`ACTIVATIONS` (``"identity"``, ``"sigmoid"``, ``"tanh"``,
+            ``"relu"``, ``"leaky_relu"`` and any registered one with a SymPy form).
         z: a SymPy expression (or a number).
 
     Returns:

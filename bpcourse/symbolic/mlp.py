@@ -19,6 +19,7 @@ from bpcourse._validate import (
     check_positive_int,
     describe,
 )
+from bpcourse.gradcheck import relative_error
 from bpcourse.symbolic._checks import _index
 from bpcourse.symbolic.chain_rule import _check_loss_fits
 from bpcourse.symbolic.functions import ACTIVATIONS, LOSSES, NN_LOSSES
@@ -250,6 +251,7 @@ def compare_with_mlp(
     r"""Largest relative error between ``model.loss_and_gradients`` and the symbolic gradient.
 
     For each parameter array (every $W_l$ and $b_l$) the relative error is
+    :func:`bpcourse.gradcheck.relative_error` over the whole array, scaled by the larger norm:
     $\lVert g_\text{num} - g_\text{sym}\rVert / \max(\lVert g_\text{num}\rVert,
     \lVert g_\text{sym}\rVert)$ (Frobenius norms; 0 when both are zero); the function
     returns the largest. Expect about ``1e-15`` for a correct backward pass.
@@ -263,8 +265,7 @@ def compare_with_mlp(
     _, dW_num, db_num = model.loss_and_gradients(X, y, loss=loss)
     worst = 0.0
     for a, b in zip([*dW_num, *db_num], [*dW_sym, *db_sym]):
-        a = np.asarray(a, dtype=np.float64)
-        scale = max(float(np.linalg.norm(a)), float(np.linalg.norm(b)))
-        if scale > 0:
-            worst = max(worst, float(np.linalg.norm(a - b)) / scale)
+        worst = max(
+            worst, relative_error(np.asarray(a, dtype=np.float64), b, norm=True, scale="max")
+        )
     return worst

@@ -16,6 +16,7 @@ from bpcourse._validate import (
     check_finite_number,
     describe,
 )
+from bpcourse.gradcheck import relative_error
 from bpcourse.symbolic._checks import _as_expr, _as_symbols
 
 
@@ -139,7 +140,8 @@ def _random_points(
 
 
 def _scaled_error(a: np.ndarray, b: np.ndarray) -> float:
-    """$\\max |a - b| / \\max(1, |b|)$; infinite when either side is not finite."""
+    """:func:`bpcourse.gradcheck.relative_error` with a floor of 1 (absolute below 1 in size,
+    where an expression and its rival may both vanish); infinite when a side is not finite."""
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         return math.inf
-    return float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(b)), initial=0.0))
+    return relative_error(a, b, floor=1.0)

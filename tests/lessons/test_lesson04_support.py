@@ -117,8 +117,8 @@ def test_sgd_epoch_full_batch_is_one_optimizer_step() -> None:
     model = nn.MLP([4, 6, 3], seed=1)
     twin = model.copy()
     losses = sgd_epoch(model, X, y, lr=0.3, batch_size=20, loss="softmax_cross_entropy")
-    loss, dW, db = twin.loss_and_gradients(X, y, loss="softmax_cross_entropy")
-    optim.SGD(twin.parameters(), lr=0.3).step([g for pair in zip(dW, db) for g in pair])
+    loss, grads = twin.gradients(X, y, loss="softmax_cross_entropy")
+    optim.SGD(twin.parameters(), lr=0.3).step(grads)
     assert losses == [pytest.approx(loss, rel=1e-15)]
     for a, b in zip(model.parameters(), twin.parameters()):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
@@ -134,8 +134,8 @@ def test_sgd_epoch_walks_the_batches_in_order(batch_size: int, n_batches: int) -
     expected = []
     for start in range(0, 11, batch_size):
         rows = slice(start, start + batch_size)
-        loss, dW, db = twin.loss_and_gradients(X[rows], y[rows], loss="softmax_cross_entropy")
-        optim.SGD(twin.parameters(), lr=0.1).step([g for pair in zip(dW, db) for g in pair])
+        loss, grads = twin.gradients(X[rows], y[rows], loss="softmax_cross_entropy")
+        optim.SGD(twin.parameters(), lr=0.1).step(grads)
         expected.append(loss)
     np.testing.assert_allclose(losses, expected, rtol=1e-13)
     for a, b in zip(model.parameters(), twin.parameters()):

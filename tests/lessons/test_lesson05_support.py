@@ -98,8 +98,7 @@ def test_clipping_by_norm_keeps_the_direction_by_value_turns_it() -> None:
     rng = np.random.default_rng(1)
     X, labels = rng.normal(size=(50, 2)), rng.integers(0, 2, size=50)
     wild = nn.MLP([2] + [30] * 6 + [2], activation="relu", init="normal", seed=0)
-    _, dweights, dbiases = wild.loss_and_gradients(X, labels, loss="softmax_cross_entropy")
-    grads = [g for pair in zip(dweights, dbiases) for g in pair]
+    _, grads = wild.gradients(X, labels, loss="softmax_cross_entropy")
     flat = np.concatenate([g.ravel() for g in grads])
     by_norm = np.concatenate([g.ravel() for g in optim.clip_grad_norm(grads, 1.0)[0]])
     by_value = np.concatenate([g.ravel() for g in optim.clip_grad_value(grads, 0.1)])

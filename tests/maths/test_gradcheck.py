@@ -15,6 +15,7 @@ from bpcourse.gradcheck import (
     complex_step_gradient,
     kinks_within,
     numerical_gradient,
+    perturb_each_entry,
     relative_error,
     step_size_sweep,
 )
@@ -290,3 +291,35 @@ def test_a_gradient_of_the_wrong_shape_is_reported_as_a_mismatch():
     result = check_model_gradients(net, X, y)
     assert result.errors["W1"] == np.inf and "shape" in result.notes["W1"]
     assert not result.ok()
+
+
+def test_relative_error_over_whole_arrays_and_with_a_floor():
+    a = np.array([3.0, 4.0])
+    b = np.array([0.0, 0.0])
+    assert relative_error(a, b, norm=True) == pytest.approx(1.0)
+    assert relative_error(a, a / 2, norm=True, scale="max") == pytest.approx(0.5)
+    assert relative_error(a, a / 2, norm=True) == pytest.approx(1 / 3)
+    assert relative_error(np.zeros(3), np.zeros(3), norm=True) == 0.0
+    # a floor of 1 turns tiny values into an absolute comparison
+    assert relative_error(np.array([1e-12]), np.array([0.0])) == 1.0
+    assert relative_error(np.array([1e-12]), np.array([0.0]), floor=1.0) == pytest.approx(1e-12)
+    with pytest.raises(ValueError, match=r"scale: expected one of \['sum', 'max'\], got 'min'"):
+        relative_error(a, a, scale="min")
+
+
+def test_perturb_each_entry_moves_one_entry_at_a_time_and_restores_it():
+    P = np.arange(6.0).reshape(2, 3)
+    seen = []
+    for index, old, results, taken in perturb_each_entry(P, (0.5, -0.5), lambda: P.sum()):
+        seen.append(index)
+        assert results == [15.5, 14.5] and taken == [old + 0.5, old - 0.5]
+    assert seen == list(np.ndindex(2, 3))
+    np.testing.assert_array_equal(P, np.arange(6.0).reshape(2, 3))
+
+    def fail():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        for _ in perturb_each_entry(P, (1.0,), fail):
+            pass
+    np.testing.assert_array_equal(P, np.arange(6.0).reshape(2, 3))
