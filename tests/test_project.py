@@ -93,7 +93,8 @@ AUTOGRADE_ALLOWED = {
     "preprocessors.restorecells": set(),
     "preprocessors.shortenhiddentracebacks": set(),
     "classroom": {"markers", "sandbox", "kernelmanager"},
-    "cli": {"classroom"},
+    "report": {"classroom"},
+    "cli": {"classroom", "report"},
 }
 
 # Inside a subpackage: the sibling modules each module imports (its face, ``__init__``, may

@@ -16,6 +16,9 @@
     ``--unsandboxed`` (which the table and the CSV then flag on every row).
 ``bpcourse export-grades FILE [--assignment ID ...]``
     Write every grade in the gradebook as CSV, one row per student and assignment.
+``bpcourse report ASSIGNMENT [--output FILE]``
+    Write the class report of a graded assignment as HTML (default ``grades/ASSIGNMENT.html``):
+    score distributions, the most common failing test messages, a table of students.
 
 Run from the repository root (where ``nbgrader_config.py`` is).
 """
@@ -180,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = sub.add_parser("export-grades", help="write the gradebook's grades as CSV")
     export.add_argument("file", help="the CSV file to write")
     export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    report = sub.add_parser("report", help="write the HTML class report of an assignment")
+    report.add_argument("assignment", help="assignment id, e.g. 01_chain_rule")
+    report.add_argument("--output", help="the HTML file (default: grades/ASSIGNMENT.html)")
     args = parser.parse_args(argv)
     if args.command == "check-outputs":
         paths = [Path(p) for p in args.notebooks] or sorted(
@@ -197,6 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ("grade", "export-grades"):
         return _grading_command(args, root)
+    if args.command == "report":
+        from bpcourse.autograde.report import write_report
+
+        try:
+            path = write_report(root, args.assignment, args.output)
+        except ValueError as exc:
+            print(f"bpcourse report: {exc}", file=sys.stderr)
+            return 2
+        print(f"class report written to {path}")
+        return 0
     if args.command == "release-all":
         ids = generate_release(root, root / "lessons")
         print(f"regenerated lessons/ for {len(ids)} assignment(s): {', '.join(ids)}")
