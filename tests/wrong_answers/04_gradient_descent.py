@@ -243,7 +243,7 @@ WRONG_ANSWERS["l04_sgd_step"] += delegating_answers(
     "sgd_step",
     "bpcourse.optim",
     "sgd_step",
-    "bpcourse.dynamics.make_optimizer.__globals__['sgd_step']",
+    "bpcourse.dynamics.training.make_optimizer.__globals__['sgd_step']",
 )
 WRONG_ANSWERS["l04_sgd_step"] += [
     (

@@ -409,7 +409,7 @@ import bpcourse.dynamics
 
 def conv1d_grad_kernel(dY, X):
     k = X.shape[2] - dY.shape[2] + 1
-    back = getattr(bpcourse.dynamics.nn, "conv1d_backward")
+    back = getattr(bpcourse.dynamics.training.nn, "conv1d_backward")
     return back(dY, X, np.zeros((dY.shape[1], X.shape[1], k)))[1:]
 """,
         "own implementation",
@@ -433,7 +433,7 @@ WRONG_ANSWERS["l06_rnn_step_backward"] += delegating_answers(
     "rnn_step_backward",
     "bpcourse.nn",
     "rnn_step_backward",
-    "bpcourse.dynamics.nn.rnn_step_backward",
+    "bpcourse.dynamics.training.nn.rnn_step_backward",
     keep_solution=False,
 )
 WRONG_ANSWERS["l06_bptt"] += [
