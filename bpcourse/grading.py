@@ -405,7 +405,7 @@ def _python_functions(ref: Any) -> list[types.FunctionType]:
         ref = ref.__func__
     if not _isinstance(ref, types.FunctionType) and callable(ref):
         # a callable registry entry (e.g. an initialisation): its class's __call__ does the work
-        call = getattr(type(ref), "__call__", None)
+        call = vars(type(ref)).get("__call__")
         if _isinstance(call, types.FunctionType):
             ref = call
     out: list[types.FunctionType] = []
