@@ -43,11 +43,10 @@ Numerical behaviour, chosen on purpose:
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from typing import Any
 
-from bpcourse._validate import describe
+from bpcourse._validate import check_finite_number, describe
 
 __all__ = [
     "Value",
@@ -63,26 +62,10 @@ _EXP_MAX = math.log(1.7976931348623157e308)
 
 def _check_real(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking that it is a finite real number."""
-    if isinstance(value, float):  # the common case first (includes numpy.float64)
-        out = float(value)
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = ""
-        if isinstance(value, Value):
-            hint = "; a Value is already a graph node, use it directly"
-        raise TypeError(
-            f"{name}: expected a finite real number (int or float), got {describe(value)}{hint}"
-        )
-    else:
-        try:
-            out = float(value)
-        except OverflowError:
-            raise ValueError(
-                f"{name}: expected a finite real number, got {describe(value)}, "
-                "too large for a float64"
-            ) from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name}: expected a finite real number, got {out!r}")
-    return out
+    if type(value) is float and math.isfinite(value):  # the hot path of every operation
+        return value
+    hint = "; a Value is already a graph node, use it directly" if isinstance(value, Value) else ""
+    return check_finite_number(name, value, hint=hint)
 
 
 def _as_operand(other: Any) -> Value | float:
@@ -231,8 +214,8 @@ class Value:
         x = self.data
         if x < 0 and not n.is_integer():
             raise ValueError(
-                f"exponent: a negative base ({x!r}) to the non-integer power {n!r} is not a "
-                "real number"
+                f"exponent: expected an integer power of the negative base {x!r} (anything else "
+                f"is not a real number), got {n!r}"
             )
         if x == 0 and n < 0:
             raise ZeroDivisionError(
