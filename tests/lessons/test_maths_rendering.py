@@ -24,6 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+# Under pytest-xdist one worker runs this module: its MathJax fixture may run `npm ci` into one
+# shared folder, which two workers must not do at the same time.
+pytestmark = pytest.mark.xdist_group("mathjax")
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "mathjax"
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb"))
