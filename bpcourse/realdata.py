@@ -91,7 +91,10 @@ class CharVocab:
             raise TypeError(f"texts: expected a list of strings, got {describe(texts)}")
         found = sorted(set("".join(texts)))
         if "." in found:
-            raise ValueError("texts: expected no '.', which marks the start and end of a text")
+            raise ValueError(
+                "texts: expected no '.' (it marks the start and end of a text), got a text "
+                "containing '.'"
+            )
         return cls(tuple([".", *found]))
 
     @property
