@@ -363,7 +363,8 @@ class MLP:
 
     def _forward(self, X: Array) -> Array:
         acts = self._layer_entries()
-        if not self._all_float64(X) or not all(act.has_fast_path for act in acts):
+        hidden, output = acts[0], acts[-1]
+        if not (self._all_float64(X) and hidden.has_fast_path and output.has_fast_path):
             A = X
             for W, b, act in zip(self.weights, self.biases, acts):
                 A = act.f(A @ W + b)
@@ -410,25 +411,26 @@ class MLP:
         then computed in place over A, which the backward pass no longer needs once the layer's
         dW is known. The input layer's dX is not computed at all.
         """
-        acts = self._layer_entries()
-        if not all(act.has_fast_path for act in acts):
+        hidden, output = ACTIVATIONS[self.activation], ACTIVATIONS[self.output_activation]
+        if not (hidden.has_fast_path and output.has_fast_path):
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
         weights = self.weights
         L = len(weights)
+        kernels = [hidden.f_inplace] * (L - 1) + [output.f_inplace]
         A_list = [X]
         A = X
-        for W, b, act in zip(weights, self.biases, acts):
+        for W, b, f_inplace in zip(weights, self.biases, kernels):
             Z = A @ W
             Z += b
-            A = act.f_inplace(Z)  # type: ignore[misc]
+            A = f_inplace(Z)  # type: ignore[misc]
             A_list.append(A)
         value = loss_fn.value_kernel(A, y)
         delta = loss_fn.grad_kernel(A, y)  # dL/dy_hat, a fresh array
-        acts[-1].df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
+        output.df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
         dweights: list[Array] = [delta] * L
         dbiases: list[Array] = [delta] * L
-        df_hidden = ACTIVATIONS[self.activation].df_inplace
+        df_hidden = hidden.df_inplace
         for l in range(L - 1, 0, -1):
             A_prev = A_list[l]
             dweights[l] = A_prev.T @ delta
