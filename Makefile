@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Extra options for `make course`, e.g. LAB_ARGS="--no-browser --port=8890".
 LAB_ARGS ?=
 
-.PHONY: setup course test lint typecheck pytest lessons demo slides benchmarks clean-venv help
+.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets hub benchmarks clean-venv help
 
 help:
 	@echo "make setup       create or update .venv only"
@@ -20,7 +20,8 @@ help:
 	@echo "make grade ASSIGNMENT=01_chain_rule   autograde submitted/*/01_chain_rule"
 	@echo "make grades      export every grade of the gradebook to grades/all.csv"
 	@echo "make demo        the slider explorers as a Voila dashboard (no code on screen)"
-	@echo "make slides      the same explorers as reveal.js slides, live (Voila)"
+	@echo "make slides      the same explorers as reveal.js slides, live (Voila), offline"
+	@echo "make slides-assets  fetch reveal.js's style sheets once (npm), for offline slides"
 	@echo "make benchmarks  run the speed benchmarks (prints ratios, not part of the tests)"
 
 $(STAMP): pyproject.toml
@@ -47,8 +48,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
-	$(BIN)/python -m pytest
+# MathJax 3 (pinned in tests/lessons/mathjax/package-lock.json) for the test that typesets
+# every formula of the lessons, installed from npm once, into the venv (without npm the test
+# says it is skipped).
+MATHJAX := $(VENV)/mathjax/node_modules/mathjax-full/package.json
+
+$(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(VENV)/mathjax && cp tests/lessons/mathjax/package.json tests/lessons/mathjax/package-lock.json $(VENV)/mathjax/ && \
+		cd $(VENV)/mathjax && npm ci --no-audit --no-fund --silent && touch node_modules/mathjax-full/package.json; \
+	else echo "npm not found: the maths-rendering test will be skipped"; fi
+
+# Two pytest-xdist workers (the course's machines have two cores); tests that share a module
+# fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
+PYTEST_WORKERS ?= 2
+
+pytest: $(STAMP) $(MATHJAX)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lessons: $(STAMP)
 	$(BIN)/python -m bpcourse.autograde.cli release-all
@@ -64,8 +80,27 @@ grades: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/voila demos/explorers.ipynb
 
-slides: $(STAMP)
-	$(BIN)/voila --template=reveal --VoilaConfiguration.resources="{'reveal': {'scroll': True, 'width': 1100, 'height': 800}}" demos/explorers.ipynb
+# reveal.js's style sheets and jQuery (which Voila's reveal template uses to scroll tall slides),
+# from npm, in the venv beside Voila's reveal template, so that the slides need no network:
+# Voila serves them under /voila/static/. The reveal.js version is the one whose script Voila's
+# reveal template bundles (the style sheets must match it).
+REVEAL_JS     ?= 6.0.1
+JQUERY        ?= 3.7.1
+REVEAL_STATIC := $(VENV)/share/jupyter/voila/templates/reveal/static
+REVEAL_ASSETS := $(REVEAL_STATIC)/jquery.min.js
+
+slides: $(STAMP) $(REVEAL_ASSETS)
+	$(BIN)/voila --template=reveal --HTMLExporter.jquery_url=/voila/static/jquery.min.js --VoilaConfiguration.resources="{'reveal': {'url_prefix': '/voila/static', 'scroll': True, 'width': 1100, 'height': 800}}" demos/explorers.ipynb
+
+slides-assets: $(REVEAL_ASSETS)
+
+$(REVEAL_ASSETS): | $(STAMP)
+	@command -v npm >/dev/null || { echo "make slides needs npm once to fetch reveal.js (Debian: apt-get install npm)"; exit 2; }
+	rm -rf $(VENV)/share/bpcourse-npm $(REVEAL_STATIC)
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/share/bpcourse-npm reveal.js@$(REVEAL_JS) jquery@$(JQUERY)
+	mkdir -p $(REVEAL_STATIC)
+	cp -R $(VENV)/share/bpcourse-npm/node_modules/reveal.js/dist $(REVEAL_STATIC)/dist
+	cp $(VENV)/share/bpcourse-npm/node_modules/jquery/dist/jquery.min.js $(REVEAL_STATIC)/
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

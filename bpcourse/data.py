@@ -403,3 +403,27 @@ def load_dataset(name: str, seed: int = 0, **kw: Any) -> Dataset:
     """
     check_choice("dataset", name, DATASETS)
     return DATASETS[name](seed=seed, **kw)
+
+
+# --- lesson 07: real digits and first names ---------------------------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "DIGITS_SHAPE": "bpcourse.realdata",
+    "CharVocab": "bpcourse.realdata",
+    "load_digits": "bpcourse.realdata",
+    "load_names": "bpcourse.realdata",
+    "names_to_sequences": "bpcourse.realdata",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.data' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])

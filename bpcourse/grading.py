@@ -14,6 +14,20 @@ The checks are built to resist an answer cell that tries to pass by replacing th
 - the module object is sealed: assigning to ``bpcourse.grading.check_array`` (or writing into
   the module's ``__dict__``) cannot change what a test cell gets when it looks the name up.
 
+Every graded call of a learner's function (:func:`check_function`, :func:`call_checked`,
+:func:`graded`) also observes the rules an exercise states, each declared next to its test:
+
+- ``own_work``: the package's own answer to the exercise (with its aliases and lower-level
+  functions computing the same in one call) is replaced by a trap for the duration of the call;
+  the trap swaps the *code* of the function objects, so every way of reaching them leads into
+  it, and a learner's helper that merely shares a name is unaffected;
+- ``inputs_unchanged`` / ``new_result``: the function gets the test's own arrays, which are
+  compared afterwards, and must not hand an input back;
+- ``no_recursion``: calls are watched (``sys.setprofile``), so recursion is seen whatever the
+  recursion limit;
+- ``earlier``: names of earlier exercises resolve to their references during the call, so one
+  mistake costs points once.
+
 A Python kernel shares one address space between answer and test cells, so no check can be
 made proof against every deliberate attack; these measures defeat the plausible ones.
 
@@ -26,11 +40,14 @@ Example (a test cell)::
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import math
 import os
 import sys
+import sysconfig
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy
@@ -39,12 +56,16 @@ import sympy
 
 __all__ = [
     "GradingTamperError",
+    "OwnWorkRequired",
+    "call_checked",
     "check_array",
     "check_choice",
     "check_function",
     "check_scalar",
     "check_sympy",
     "check_true",
+    "graded",
+    "sympy_function",
     "verify_integrity",
 ]
 
@@ -72,6 +93,11 @@ _float = float
 _bool = bool
 _len = len
 _repr = repr
+
+_shares_memory = numpy.shares_memory
+_SYMPY_TRUE = sympy.true
+_getprofile = sys.getprofile
+_setprofile = sys.setprofile
 
 _NUMPY_DIR = os.path.dirname(os.path.abspath(numpy.__file__))
 _SYMPY_DIR = os.path.dirname(os.path.abspath(sympy.__file__))
@@ -295,10 +321,18 @@ def check_scalar(
 
 
 def check_true(condition: Any, message: str) -> None:
-    """Fail with ``message`` unless ``condition`` is true (a plain ``bool`` of it)."""
+    """Fail with ``message`` unless ``condition`` is true.
+
+    Accepted as true: ``True``, ``numpy.True_`` and SymPy's ``S.true`` (what a comparison of
+    exact SymPy numbers returns). Any other object fails, whatever its ``__bool__`` says, so
+    an answer cannot pass by returning an object that claims to be true.
+    """
     verify_integrity()
-    if not (condition is True or (_isinstance(condition, (bool, numpy.bool_)) and condition)):
-        raise AssertionError(message)
+    if condition is True or condition is _SYMPY_TRUE:
+        return
+    if _isinstance(condition, numpy.bool_) and _bool(condition):
+        return
+    raise AssertionError(message)
 
 
 def check_choice(
@@ -314,6 +348,421 @@ def check_choice(
         raise AssertionError(f"{name}: {_repr(answer)} is not the right choice; think again")
 
 
+# ---------------------------------------------------------------------------------------------
+# Graded calls: the rules an exercise states, observed while the learner's function runs
+# ---------------------------------------------------------------------------------------------
+
+
+class OwnWorkRequired(BaseException):
+    """Raised inside a graded call that reached the package's own answer to the exercise.
+
+    It derives from ``BaseException`` so that an ``except Exception`` in an answer cannot
+    swallow it; the graded call also records every trap that was reached, so even a bare
+    ``except:`` does not hide it.
+    """
+
+
+_SPRUNG: list[str] = []
+_ACTIVE_TRAPS: dict[int, str] = {}
+
+
+def _spring(label: str) -> None:
+    """Entered by a trapped package function: record it and stop the learner's call."""
+    _SPRUNG.append(label)
+    raise OwnWorkRequired(label)
+
+
+def _trap_code(target: types.CodeType, label: str) -> types.CodeType:
+    """A code object that calls :func:`_spring`, with the free variables of ``target``.
+
+    A function's ``__code__`` can only be replaced by code with the same free variables
+    (its closure cells stay), so the trap declares the same ones.
+    """
+    free = target.co_freevars
+    lines = ["def _outer():"]
+    lines += [f"    {v} = None" for v in free]
+    lines.append("    def _trap(*args, **kwargs):")
+    if free:
+        lines.append("        (" + ", ".join(free) + ",)")
+    lines.append("        import sys")
+    lines.append(f"        sys.modules[{__name__!r}]._spring({label!r})")
+    lines.append("    return _trap")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<trap for {label}>", "exec"), namespace)
+    code: types.CodeType = namespace["_outer"]().__code__
+    if code.co_freevars != free:  # pragma: no cover - the compiler orders names the same way
+        raise TypeError(f"own_work: cannot build a trap for {label} (closure {free})")
+    return code
+
+
+def _python_functions(ref: Any) -> list[types.FunctionType]:
+    """The plain Python functions behind ``ref``: itself, its methods' functions, wrappers."""
+    if _isinstance(ref, (classmethod, staticmethod)):
+        ref = ref.__func__
+    if _isinstance(ref, property):
+        return [f for g in (ref.fget, ref.fset) if g is not None for f in _python_functions(g)]
+    if _isinstance(ref, types.MethodType):
+        ref = ref.__func__
+    out: list[types.FunctionType] = []
+    seen = 0
+    while _isinstance(ref, types.FunctionType) and seen < 10:
+        out.append(ref)
+        ref = getattr(ref, "__wrapped__", None)
+        seen += 1
+    if not out:
+        raise TypeError(
+            f"own_work: expected Python functions or methods of the course package, got "
+            f"{type(ref).__name__} {_repr(ref)[:60]}"
+        )
+    return out
+
+
+def _label_of(fn: Any) -> str:
+    module = str(getattr(fn, "__module__", "") or "")
+    short = module.rsplit(".", 1)[-1] if module.startswith("bpcourse") else module
+    qual = str(getattr(fn, "__qualname__", getattr(fn, "__name__", "?")))
+    return f"{short}.{qual}" if short else qual
+
+
+@contextlib.contextmanager
+def _traps(refs: Sequence[Any]) -> Iterator[list[str]]:
+    """Put a trap in place of every function of ``refs`` for the duration of the block.
+
+    The trap replaces the *code* of each function object, so it is reached however the
+    function is found: by its name, an alias, ``from ... import ... as``, ``getattr`` by
+    string, ``importlib``, another module's namespace, or another package function that calls
+    it. A learner's own function that merely has the same name is a different object and is
+    not affected. Yields the list of labels of the traps reached.
+    """
+    swapped: list[tuple[types.FunctionType, types.CodeType]] = []
+    start = _len(_SPRUNG)
+    hits: list[str] = []
+    try:
+        for ref in refs:
+            for fn in _python_functions(ref):
+                if id(fn) in _ACTIVE_TRAPS:
+                    continue
+                label = _label_of(fn)
+                original = fn.__code__
+                fn.__code__ = _trap_code(original, label)
+                swapped.append((fn, original))
+                _ACTIVE_TRAPS[id(fn)] = label
+        yield hits
+    finally:
+        for fn, original in reversed(swapped):
+            fn.__code__ = original
+            _ACTIVE_TRAPS.pop(id(fn), None)
+        hits.extend(dict.fromkeys(_SPRUNG[start:]))
+        del _SPRUNG[start:]
+
+
+_LIBRARY_DIRS = tuple(
+    os.path.abspath(d) + os.sep
+    for d in {
+        *(sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")),
+        sys.prefix,
+        sys.base_prefix,
+        os.path.dirname(os.path.abspath(__file__)),
+    }
+    if d
+)
+
+
+def _learner_code(code: types.CodeType) -> bool:
+    """True for code written in the notebook (not in the library, the package or the tests)."""
+    where = code.co_filename
+    if where.startswith("<trap for "):
+        return False
+    if not os.path.isabs(where):
+        return True  # e.g. <ipython-input-...>, <string>
+    where = os.path.abspath(where)
+    return not where.startswith(_LIBRARY_DIRS)
+
+
+class _RecursionFound(BaseException):
+    pass
+
+
+@contextlib.contextmanager
+def _recursion_watch() -> Iterator[list[str]]:
+    """Record a function of the notebook that calls itself (directly or through others).
+
+    Watches calls with ``sys.setprofile``, so it sees recursion however deep the interpreter's
+    recursion limit was set, and stops the call at the second nested entry. Yields the list of
+    names of recursive functions found; ``"<profile removed>"`` if the call switched the
+    watch off.
+    """
+    active: dict[types.CodeType, int] = {}
+    found: list[str] = []
+
+    def watch(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            code = frame.f_code
+            if _learner_code(code):
+                depth = active.get(code, 0) + 1
+                active[code] = depth
+                if depth > 1:
+                    found.append(code.co_name)
+                    raise _RecursionFound(code.co_name)
+        elif event == "return":
+            code = frame.f_code
+            if code in active:
+                active[code] -= 1
+
+    previous = _getprofile()
+    _setprofile(watch)
+    try:
+        yield found
+    finally:
+        if _getprofile() is not watch and not found:
+            found.append("<profile removed>")
+        _setprofile(previous)
+
+
+def _snapshot(value: Any, depth: int = 0) -> Any:
+    """Copies of the arrays in ``value`` (also inside lists, tuples and dicts), for comparing."""
+    if _isinstance(value, _ndarray):
+        return value.copy()
+    if depth < 3 and _isinstance(value, (list, tuple)):
+        return (type(value), _len(value), [(id(v), _snapshot(v, depth + 1)) for v in value])
+    if depth < 3 and _isinstance(value, dict):
+        return (dict, _len(value), [(k, id(v), _snapshot(v, depth + 1)) for k, v in value.items()])
+    return None
+
+
+def _same_snapshot(before: Any, value: Any, depth: int = 0) -> bool:
+    if _isinstance(before, _ndarray):
+        if not _isinstance(value, _ndarray) or value.shape != before.shape:
+            return False
+        if value.dtype != before.dtype:
+            return False
+        same = (value == before) | ((value != value) & (before != before))
+        return _bool(_all(same))
+    if _isinstance(before, tuple) and _len(before) == 3 and before[0] in (list, tuple, dict):
+        kind, n, items = before
+        if not _isinstance(value, kind) or _len(value) != n:
+            return False
+        if kind is dict:
+            return all(
+                k in value and id(value[k]) == i and _same_snapshot(snap, value[k], depth + 1)
+                for k, i, snap in items
+            )
+        return all(
+            id(v) == i and _same_snapshot(snap, v, depth + 1) for (i, snap), v in zip(items, value)
+        )
+    return True
+
+
+def _arrays_in(value: Any, depth: int = 0) -> list[Any]:
+    if _isinstance(value, _ndarray):
+        return [value]
+    if depth < 3 and _isinstance(value, (list, tuple)):
+        return [a for v in value for a in _arrays_in(v, depth + 1)]
+    if depth < 3 and _isinstance(value, dict):
+        return [a for v in value.values() for a in _arrays_in(v, depth + 1)]
+    return []
+
+
+def _containers_in(value: Any, depth: int = 0) -> list[Any]:
+    if depth < 3 and _isinstance(value, (list, dict)):
+        inner = value.values() if _isinstance(value, dict) else value
+        return [value] + [c for v in inner for c in _containers_in(v, depth + 1)]
+    if depth < 3 and _isinstance(value, tuple):
+        return [c for v in value for c in _containers_in(v, depth + 1)]
+    return []
+
+
+def _argument_names(func: Any, n: int) -> list[str]:
+    try:
+        params = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        params = []
+    names = [p for p in params if p not in ("args", "kwargs")]
+    return [names[i] if i < _len(names) else f"argument {i + 1}" for i in range(n)]
+
+
+@contextlib.contextmanager
+def _earlier_answers(func: Any, earlier: Mapping[str, Any]) -> Iterator[None]:
+    """Make the names in ``earlier`` resolve to the given (reference) functions during a call.
+
+    The learner's function looks names up in its module's globals (the notebook's namespace)
+    when it runs; for the call they are bound to the references and restored afterwards, so a
+    wrong (or missing) answer to an earlier exercise does not cost this exercise its points.
+    """
+    found = getattr(func, "__globals__", None)
+    if not earlier or not _isinstance(found, dict):
+        yield
+        return
+    namespace: dict[str, Any] = dict.__new__(dict) if found is None else found
+    missing = object()
+    saved = {k: namespace.get(k, missing) for k in earlier}
+    namespace.update(earlier)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is missing:
+                namespace.pop(k, None)
+            else:
+                namespace[k] = v
+
+
+def call_checked(
+    func: Any,
+    args: Sequence[Any],
+    name: str | None = None,
+    *,
+    own_work: Sequence[Any] = (),
+    inputs_unchanged: bool = True,
+    new_result: bool = True,
+    no_recursion: bool = False,
+    earlier: Mapping[str, Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    deferred: list[str] | None = None,
+) -> Any:
+    """Call a learner's function once, observing the rules an exercise states.
+
+    Args:
+        func: the learner's function.
+        args: its arguments, the test's own objects (not copies): that is how a change to an
+            input is seen.
+        name: how to call the function in messages.
+        own_work: the package's answer to the exercise (functions or methods, with aliases
+            and lower-level functions computing the same in one call). During the call each is
+            replaced by a trap; reaching one fails with a message asking for the learner's own
+            implementation. Outside the call they work as usual.
+        inputs_unchanged: fail if an array argument (also inside lists/tuples/dicts) or a
+            list/dict argument was modified.
+        new_result: fail if a returned array shares memory with an argument, or a returned
+            list/dict is one of the arguments.
+        no_recursion: fail if a function of the notebook calls itself during the call (seen
+            by watching the calls, whatever the recursion limit).
+        earlier: ``{name: reference}`` bound in the function's globals during the call, so that
+            it uses the reference versions of earlier exercises.
+        kwargs: keyword arguments.
+        deferred: if given, a broken input or result rule is appended to it instead of
+            raised (so that a caller can first say what is wrong with the values).
+
+    Returns:
+        What ``func`` returned.
+
+    Raises:
+        AssertionError: with a message for the learner when a rule is broken, when ``func``
+            raised, or when it is not implemented yet.
+    """
+    verify_integrity()
+    label: str = name or str(getattr(func, "__name__", "your function"))
+    if not callable(func):
+        raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
+    for ref in own_work:  # a test written wrongly fails here, not as the learner's error
+        _python_functions(ref)
+    args = tuple(args)
+    kw = dict(kwargs or {})
+    before = [_snapshot(a) for a in args] if inputs_unchanged else []
+    recursion: list[str] = []
+    try:
+        with contextlib.ExitStack() as stack:
+            hits = stack.enter_context(_traps(own_work))
+            stack.enter_context(_earlier_answers(func, earlier or {}))
+            if no_recursion:
+                recursion = stack.enter_context(_recursion_watch())
+            try:
+                got = func(*args, **kw)
+            except (OwnWorkRequired, _RecursionFound):
+                got = None
+    except NotImplementedError:
+        raise AssertionError(f"{label}: not implemented yet") from None
+    except RecursionError:
+        raise AssertionError(
+            f"{label} hit Python's recursion limit: keep your own stack (a list) instead of "
+            "calling the function recursively"
+        ) from None
+    except Exception as exc:
+        raise AssertionError(
+            f"{label} raised {type(exc).__name__}: {exc} (inputs "
+            f"{[getattr(a, 'shape', type(a).__name__) for a in args]})"
+        ) from None
+    if hits:
+        raise AssertionError(
+            f"{label}: your function calls {', '.join(hits)} from the course package, which "
+            "computes the answer of this exercise. The exercise asks for your own "
+            "implementation: write the computation yourself."
+        )
+    if recursion:
+        if recursion[0] == "<profile removed>":
+            raise AssertionError(
+                f"{label}: the function switched off the test's watch on its calls "
+                "(sys.setprofile); remove that line"
+            )
+        raise AssertionError(
+            f"{label}: {recursion[0]} calls itself (recursion), which the exercise rules out, "
+            "whatever the recursion limit: keep your own stack (a list) and loop"
+        )
+
+    def _broken(message: str) -> None:
+        if deferred is None:
+            raise AssertionError(message)
+        deferred.append(message)
+
+    if inputs_unchanged:
+        names = _argument_names(func, _len(args))
+        for i, (snap, arg) in enumerate(zip(before, args)):
+            if snap is not None and not _same_snapshot(snap, arg):
+                _broken(
+                    f"{label} changed its input `{names[i]}`: the exercise asks you to leave "
+                    "the arguments as they are and return new arrays (write e.g. "
+                    "`p = p - lr * g` or `new = old + x`, not `p -= ...`, `old += ...` or "
+                    "`arr[...] = ...` on an argument)"
+                )
+    if new_result:
+        names = _argument_names(func, _len(args))
+        for i, arg in enumerate(args):
+            inputs = _arrays_in(arg)
+            for out in _arrays_in(got):
+                if any(_shares_memory(out, a) for a in inputs):
+                    _broken(
+                        f"{label} returned (a view of) its input `{names[i]}`: return a new "
+                        "array (e.g. `x.copy()` or the result of an arithmetic expression)"
+                    )
+            containers = [id(c) for c in _containers_in(arg)]
+            if any(id(c) in containers for c in _containers_in(got)):
+                _broken(
+                    f"{label} returned the list it was given (`{names[i]}`): build and return "
+                    "a new list"
+                )
+    return got
+
+
+def graded(func: Any, name: str | None = None, **rules: Any) -> Callable[..., Any]:
+    """``func`` wrapped so that every call goes through :func:`call_checked` with ``rules``.
+
+    For tests that call a learner's function directly: ``backward = G.graded(backward,
+    own_work=[Value.backward])`` and then ``backward(root)`` as usual.
+    """
+    label: str = name or str(getattr(func, "__name__", "your function"))
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return call_checked(func, args, label, kwargs=kwargs, **rules)
+
+    run.__name__ = label
+    with contextlib.suppress(TypeError, ValueError):
+        run.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    return run
+
+
+def _copies(case: Sequence[Any]) -> tuple[Any, ...]:
+    def dup(a: Any, depth: int = 0) -> Any:
+        if _isinstance(a, _ndarray):
+            return a.copy()
+        if depth < 3 and _isinstance(a, list):
+            return [dup(v, depth + 1) for v in a]
+        if depth < 3 and _isinstance(a, tuple):
+            return tuple(dup(v, depth + 1) for v in a)
+        return a
+
+    return tuple(dup(a) for a in case)
+
+
 def check_function(
     func: Any,
     reference: Callable[..., Any],
@@ -324,50 +773,59 @@ def check_function(
     atol: float = 1e-12,
     mistakes: Mapping[str, Callable[..., Any]] | None = None,
     batch_size_arg: int | None = None,
+    own_work: Sequence[Any] = (),
+    inputs_unchanged: bool = True,
+    new_result: bool = True,
+    no_recursion: bool = False,
+    earlier: Mapping[str, Any] | None = None,
 ) -> None:
     """Call ``func`` and ``reference`` on each argument tuple and compare the results.
 
-    Results may be arrays or tuples of arrays (compared element by element). ``mistakes`` maps
-    an explanation to a function computing a typical wrong answer; a match names the mistake.
-    ``batch_size_arg`` is the position of the argument whose first dimension is the batch
-    size, for recognising a sum in place of a mean. Inputs are copied before each call, so a
-    function that modifies its arguments cannot affect the reference.
+    Results may be arrays or tuples/lists of arrays (compared element by element).
+    ``mistakes`` maps an explanation to a function computing a typical wrong answer; a match
+    names the mistake. ``batch_size_arg`` is the position of the argument whose first
+    dimension is the batch size, for recognising a sum in place of a mean.
+
+    The learner's function gets the test's own arrays and runs under the rules of
+    :func:`call_checked` (``own_work``, ``inputs_unchanged``, ``new_result``,
+    ``no_recursion``, ``earlier``); the reference and the mistakes get fresh copies
+    afterwards, with no trap in place.
     """
     verify_integrity()
     label: str = name or str(getattr(func, "__name__", "your function"))
     if not callable(func):
         raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
     for case in cases:
-        args = tuple(a.copy() if _isinstance(a, _ndarray) else a for a in case)
-        try:
-            got = func(*tuple(a.copy() if _isinstance(a, _ndarray) else a for a in args))
-        except NotImplementedError:
-            raise AssertionError(f"{label}: not implemented yet") from None
-        except Exception as exc:
-            raise AssertionError(
-                f"{label} raised {type(exc).__name__}: {exc} (inputs of shapes "
-                f"{[getattr(a, 'shape', type(a).__name__) for a in args]})"
-            ) from None
-        want = reference(*args)
-        wrong = {d: f(*args) for d, f in (mistakes or {}).items()}
+        pristine = _copies(case)
+        args = _copies(case)
+        deferred: list[str] = []
+        got = call_checked(
+            func, args, label, own_work=own_work, inputs_unchanged=inputs_unchanged,
+            new_result=new_result, no_recursion=no_recursion, earlier=earlier,
+            deferred=deferred,
+        )  # fmt: skip
+        want = reference(*_copies(pristine))
+        wrong = {d: f(*_copies(pristine)) for d, f in (mistakes or {}).items()}
         n = None
         if batch_size_arg is not None:
-            n = int(getattr(args[batch_size_arg], "shape", (0,))[0])
-        if _isinstance(want, tuple):
+            n = int(getattr(pristine[batch_size_arg], "shape", (0,))[0])
+        if _isinstance(want, (tuple, list)):
             if not _isinstance(got, (tuple, list)) or _len(got) != _len(want):
                 raise AssertionError(
-                    f"{label}: expected a tuple of {_len(want)} results, got "
+                    f"{label}: expected a {type(want).__name__} of {_len(want)} results, got "
                     f"{type(got).__name__}"
                     + (f" of length {_len(got)}" if _isinstance(got, (tuple, list)) else "")
                 )
             for i, (g, w) in enumerate(zip(got, want)):
-                known = {d: v[i] for d, v in wrong.items() if _isinstance(v, tuple)}
+                known = {d: v[i] for d, v in wrong.items() if _isinstance(v, (tuple, list))}
                 check_array(
                     g, w, f"{label} result {i}", rtol=rtol, atol=atol,
                     known_mistakes=known, batch_size=n,
                 )  # fmt: skip
         else:
             check_array(got, want, label, rtol=rtol, atol=atol, known_mistakes=wrong, batch_size=n)
+        if deferred:
+            raise AssertionError(deferred[0])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,6 +872,43 @@ def _evaluator(symbols: list[Any], expr: Any) -> Callable[..., float]:
             return value.real
 
     return evaluate
+
+
+def sympy_function(
+    expr: Any,
+    symbols: Sequence[Any],
+    name: str = "answer",
+    *,
+    substitutions: Mapping[Any, Any] | None = None,
+) -> Callable[..., float]:
+    """A float-valued function of ``symbols`` for a learner's SymPy answer.
+
+    The same evaluation path as :func:`check_sympy` (``math``, falling back to complex
+    arithmetic for forms with complex intermediate terms, e.g. rewrites with exponentials), so
+    a hidden test built on it accepts every form the visible check accepts. Fails like
+    :func:`check_sympy` for text, ``None`` or a symbol outside ``symbols``.
+    """
+    verify_integrity()
+    got = _sympify(name, expr)
+    if substitutions:
+        got = got.subs(dict(substitutions))
+    extra = got.free_symbols - set(symbols)
+    if extra:
+        names = ", ".join(sorted(str(s) for s in extra))
+        raise AssertionError(
+            f"{name}: uses symbol(s) {names} that the right answer does not depend on"
+        )
+    evaluate = _evaluator(list(symbols), got)
+
+    def value(*point: float) -> float:
+        try:
+            return evaluate(*(_float(p) for p in point))
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
+            raise AssertionError(
+                f"{name}: could not be evaluated at {dict(zip(symbols, point))}: {exc}"
+            ) from None
+
+    return value
 
 
 def check_sympy(

@@ -34,6 +34,7 @@ from bpcourse._validate import (
     check_choice,
     check_positive_int,
     check_positive_number,
+    check_probability,
     describe,
 )
 
@@ -67,6 +68,7 @@ at every depth from 1 to 50 (see ``benchmarks/bench_widgets.py``)."""
 LEARNING_RATE_DEFAULTS: Mapping[str, Any] = {
     "lr": 0.1,
     "optimizer": "sgd",
+    "momentum": 0.9,
     "num_epochs": 100,
     "dataset": "sine",
     "activation": "tanh",
@@ -300,12 +302,14 @@ def learning_rate_explorer(**options: Any) -> Explorer:
 
     Args:
         **options: any of :data:`LEARNING_RATE_DEFAULTS`: ``lr``, ``optimizer`` ("sgd",
-            "momentum", "adam"), ``num_epochs``, ``dataset`` ("sine", "iris", "moons",
-            "spirals"), ``activation``, ``hidden`` (units of the hidden layer), ``seed``.
+            "momentum", "adam"), ``momentum`` (mu of the momentum optimizer, in [0, 0.99];
+            its slider is active only while that optimizer is chosen), ``num_epochs``,
+            ``dataset`` ("sine", "iris", "moons", "spirals"), ``activation``, ``hidden``
+            (units of the hidden layer), ``seed``.
 
     Returns:
-        An :class:`Explorer` with controls ``"learning rate"``, ``"optimizer"``, ``"epochs"``
-        and ``"data set"``.
+        An :class:`Explorer` with controls ``"learning rate"``, ``"optimizer"``,
+        ``"momentum μ"``, ``"epochs"`` and ``"data set"``.
 
     Example:
         >>> explorer = learning_rate_explorer()
@@ -317,6 +321,9 @@ def learning_rate_explorer(**options: Any) -> Explorer:
     lr = check_positive_number("lr", o["lr"])
     optimizer_labels = _optimizer_labels()
     optimizer = check_choice("optimizer", o["optimizer"], [v for _, v in optimizer_labels])
+    momentum = check_probability("momentum", o["momentum"])
+    if momentum > 0.99:
+        raise ValueError(f"momentum: expected a number in [0, 0.99], got {o['momentum']!r}")
     num_epochs = check_positive_int("num_epochs", o["num_epochs"])
     datasets = list(data.DATASETS)
     dataset = check_choice("dataset", o["dataset"], datasets)
@@ -329,6 +336,15 @@ def learning_rate_explorer(**options: Any) -> Explorer:
         "optimizer": widgets.Dropdown(
             options=optimizer_labels, value=optimizer, description="optimizer"
         ),
+        "momentum μ": widgets.FloatSlider(
+            value=momentum,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="momentum μ",
+            disabled=optimizer != "momentum",
+            continuous_update=False,
+        ),
         "epochs": widgets.IntSlider(
             value=num_epochs,
             min=min(10, num_epochs),
@@ -340,8 +356,14 @@ def learning_rate_explorer(**options: Any) -> Explorer:
         "data set": widgets.Dropdown(options=datasets, value=dataset, description="data set"),
     }
 
+    def follow_optimizer(change: Mapping[str, Any]) -> None:
+        controls["momentum μ"].disabled = change["new"] != "momentum"
+
+    controls["optimizer"].observe(follow_optimizer, names="value")
+
     def render(values: dict[str, Any], progress: Callable[[int, int], None]) -> bytes:
         dataset = data.load_dataset(values["data set"], seed=seed)
+        with_momentum = values["optimizer"] == "momentum"
         result = dynamics.train(
             dataset,
             lr=values["learning rate"],
@@ -350,9 +372,12 @@ def learning_rate_explorer(**options: Any) -> Explorer:
             layer_sizes=(dataset.n_features, hidden, dataset.n_outputs),
             activation=activation,
             seed=seed,
+            optimizer_kw={"momentum": values["momentum μ"]} if with_momentum else None,
             progress=progress,
         )
         label = dict((v, k) for k, v in optimizer_labels)[values["optimizer"]]
+        if with_momentum:
+            label += f" μ = {values['momentum μ']:.2f}"
         fig = plots.plot_loss_curves(
             result,
             labels=[label],
@@ -360,7 +385,11 @@ def learning_rate_explorer(**options: Any) -> Explorer:
         )
         return plots.figure_to_png(fig, dpi=72)
 
-    return Explorer(controls, render, rows=[["learning rate", "optimizer"], ["epochs", "data set"]])
+    return Explorer(
+        controls,
+        render,
+        rows=[["learning rate", "optimizer", "momentum μ"], ["epochs", "data set"]],
+    )
 
 
 RNN_DEFAULTS: Mapping[str, Any] = {
@@ -469,3 +498,23 @@ def rnn_explorer(**options: Any) -> Explorer:
         render,
         rows=[["spectral radius", "sequence length"], ["clipping", "clip threshold"]],
     )
+
+
+# --- lesson 07: the digit explorer ------------------------------------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "digit_explorer": "bpcourse.explorer_vision",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.widgets' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])

@@ -92,24 +92,88 @@ class WrongAnswer:
     message: str | None = None  # a fragment the failing test's message must contain
 
 
-def wrong_answers(aid: str) -> list[WrongAnswer]:
-    """Load ``tests/wrong_answers/<aid>.py``.
+SOLUTION_TOKEN = "# + solution"
 
-    It defines ``WRONG_ANSWERS = {answer_id: [(description, source, message?), ...]}``.
-    """
+
+def _catalogue(aid: str) -> Any:
     path = WRONG_ANSWERS_DIR / f"{aid}.py"
     if not path.is_file():
-        return []
+        return None
     spec = importlib.util.spec_from_file_location(f"wrong_answers_{aid}", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _with_solution(aid: str, answer_id: str, src: str) -> str:
+    """A source whose first line is ``# + solution`` gets the instructor's answer in front of it
+    (so a variant can redefine one function of a cell and keep the others right)."""
+    if not src.lstrip().startswith(SOLUTION_TOKEN):
+        return src
+    cells = {grade_id(c): c.source for c in read(solution_path(aid)).cells if grade_id(c)}
+    return strip_markers(cells[answer_id]) + "\n\n" + src.lstrip()[len(SOLUTION_TOKEN) :]
+
+
+def wrong_answers(aid: str) -> list[WrongAnswer]:
+    """Load the wrong answers of ``tests/wrong_answers/<aid>.py``.
+
+    It defines ``WRONG_ANSWERS = {answer_id: [(description, source, message?), ...]}``.
+    """
+    module = _catalogue(aid)
+    if module is None:
+        return []
     out = []
     for answer_id, items in module.WRONG_ANSWERS.items():
         for item in items:
             desc, src, *rest = item
+            src = _with_solution(aid, answer_id, src)
             out.append(WrongAnswer(answer_id, desc, src, rest[0] if rest else None))
     return out
+
+
+def right_answers(aid: str) -> list[WrongAnswer]:
+    """Load ``RIGHT_ANSWERS = {answer_id: [(description, source), ...]}``: correct answers
+    written differently from the instructor's, each of which must score full marks."""
+    module = _catalogue(aid)
+    if module is None:
+        return []
+    return [
+        WrongAnswer(answer_id, desc, _with_solution(aid, answer_id, src))
+        for answer_id, items in getattr(module, "RIGHT_ANSWERS", {}).items()
+        for desc, src in items
+    ]
+
+
+OWN_WORK_MESSAGE = "own implementation"
+
+
+def delegating_answers(
+    name: str, module: str, attr: str, via: str | None = None, *, keep_solution: bool = True
+) -> list[tuple[str, str, str]]:
+    """The answer ``def name(...)`` that hands the work to ``module.attr``, written the ways a
+    learner might: a direct call, an alias, ``from ... import ... as``, ``getattr`` by string,
+    ``importlib``, and through another module's namespace (``via``, an expression; default
+    ``sys.modules[module]``). Each must score 0 with a message asking for own work."""
+    head = SOLUTION_TOKEN + "\n" if keep_solution else ""
+    forward = "(*args, **kwargs)"
+    via = via or f"sys.modules[{module!r}].{attr}"
+    forms = {
+        "direct call": (f"import {module}\n", f"{module}.{attr}"),
+        "an alias": (f"import {module}\n_ref = {module}.{attr}\n", "_ref"),
+        "import as": (f"from {module} import {attr} as _helper\n", "_helper"),
+        "getattr by string": (f"import {module}\n", f"getattr({module}, {attr!r})"),
+        "importlib": ("import importlib\n", f"importlib.import_module({module!r}).{attr}"),
+        "another module's namespace": ("import sys\nimport bpcourse.dynamics\n", via),
+    }
+    return [
+        (
+            f"delegates to {module}.{attr} ({form})",
+            f"{head}{setup}\ndef {name}(*args, **kwargs):\n    return {call}{forward}\n",
+            OWN_WORK_MESSAGE,
+        )
+        for form, (setup, call) in forms.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

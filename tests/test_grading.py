@@ -236,3 +236,172 @@ def test_sympy_forms_with_complex_intermediates_pass() -> None:
     expected = sp.cos(w)
     G.check_sympy(sp.cos(w).rewrite(sp.exp), expected, "d")
     G.check_sympy(sp.diff(sp.sin(w).rewrite(sp.exp), w), expected, "d")
+
+
+# ---------------------------------------------------------------------------------------------
+# Graded calls: own work, unchanged inputs, new results, recursion, earlier answers
+# ---------------------------------------------------------------------------------------------
+
+_STEP_CASES = [(np.arange(4.0).reshape(2, 2), np.ones((2, 2)), 0.5)]
+
+
+def _delegating_steps() -> dict[str, object]:
+    """The same delegation written every way a learner might reach optim.sgd_step."""
+    import importlib
+
+    import bpcourse.dynamics
+    import bpcourse.optim
+    from bpcourse.optim import sgd_step as aliased
+
+    held = bpcourse.optim.sgd_step
+
+    def direct(p, g, lr):
+        return bpcourse.optim.sgd_step(p, g, lr)
+
+    def alias(p, g, lr):
+        return held(p, g, lr)
+
+    def import_as(p, g, lr):
+        return aliased(p, g, lr)
+
+    def by_string(p, g, lr):
+        return getattr(bpcourse.optim, "sgd" + "_step")(p, g, lr)
+
+    def by_importlib(p, g, lr):
+        return importlib.import_module("bpcourse.optim").sgd_step(p, g, lr)
+
+    def other_namespace(p, g, lr):
+        return bpcourse.dynamics.training.make_optimizer.__globals__["sgd_step"](p, g, lr)
+
+    def swallowed(p, g, lr):
+        try:
+            return bpcourse.optim.sgd_step(p, g, lr)
+        except BaseException:
+            return p - lr * g
+
+    def optimizer(p, g, lr):
+        q = p.copy()
+        bpcourse.optim.SGD([q], lr).step([g])
+        return q
+
+    return {f.__name__: f for f in (direct, alias, import_as, by_string, by_importlib,
+                                    other_namespace, swallowed, optimizer)}  # fmt: skip
+
+
+@pytest.mark.parametrize("form", sorted(_delegating_steps()))
+def test_own_work_traps_every_way_to_reach_the_reference(form: str) -> None:
+    from bpcourse import optim
+
+    func = _delegating_steps()[form]
+    message = fails(
+        G.check_function, func, optim.sgd_step, _STEP_CASES, "sgd_step",
+        own_work=[optim.sgd_step, optim.SGD._update],
+    )  # fmt: skip
+    assert "own implementation" in message and "optim." in message, message
+    # the reference is whole again after the call
+    assert np.array_equal(optim.sgd_step(np.ones(2), np.ones(2), 0.5), np.full(2, 0.5))
+
+
+def test_own_work_is_not_fooled_by_a_helper_with_the_same_name() -> None:
+    from bpcourse import optim
+
+    def sgd_step(p, g, lr):  # the learner's own, named like the package's
+        return p - lr * g
+
+    def step(p, g, lr):
+        return sgd_step(p, g, lr)
+
+    G.check_function(step, optim.sgd_step, _STEP_CASES, own_work=[optim.sgd_step])
+
+
+def test_own_work_traps_functions_with_closures_and_methods() -> None:
+    from bpcourse import nn
+
+    def drawn(init, n_in, n_out):
+        return float(np.std(nn.INITS[init](n_in, n_out, np.random.default_rng(0))))
+
+    message = fails(
+        G.call_checked, drawn, ("he", 50, 40), own_work=[nn.init_weights, *nn.INITS.values()]
+    )
+    assert "own implementation" in message
+    assert nn.INITS["he"](2, 2, np.random.default_rng(0)).shape == (2, 2)
+    with pytest.raises(TypeError, match="own_work"):
+        G.call_checked(lambda: 1, (), own_work=[np.add])
+
+
+def test_inputs_unchanged_sees_arrays_and_lists_the_function_was_given() -> None:
+    def in_place(p, g, lr):
+        p -= lr * g
+        return p.copy()
+
+    message = fails(G.check_function, in_place, lambda p, g, lr: p - lr * g, _STEP_CASES)
+    assert "changed its input `p`" in message
+
+    def pops(grads, m):
+        grads.pop()
+        return [g * 1.0 for g in grads]
+
+    assert "changed its input `grads`" in fails(G.call_checked, pops, ([np.ones(2)] * 2, 1.0))
+    G.check_function(in_place, lambda p, g, lr: p - lr * g, _STEP_CASES, inputs_unchanged=False)
+
+
+def test_new_result_rejects_returned_inputs_after_the_values() -> None:
+    def same(p, g, lr):
+        return p
+
+    assert "returned (a view of) its input `p`" in fails(
+        G.check_function, same, lambda p, g, lr: p, _STEP_CASES
+    )
+    # a wrong value is reported as a wrong value first
+    assert "values differ" in fails(G.check_function, same, lambda p, g, lr: p + 1, _STEP_CASES)
+    assert "returned the list" in fails(G.call_checked, lambda grads: grads, ([1.0],))
+
+
+def test_recursion_is_seen_whatever_the_limit() -> None:
+    def depth(n):
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 50_000))
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    def loop(n):
+        return n
+
+    limit = sys.getrecursionlimit()
+    try:
+        message = fails(G.check_function, depth, lambda n: n, [(3,)], no_recursion=True)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert "calls itself" in message
+    G.check_function(loop, lambda n: n, [(3,)], no_recursion=True)
+
+    def switches_off(n):
+        sys.setprofile(None)
+        return n
+
+    assert "switched off" in fails(G.call_checked, switches_off, (1,), no_recursion=True)
+    assert sys.getprofile() is None
+
+
+def test_earlier_answers_are_the_references_during_the_call_only() -> None:
+    namespace: dict[str, object] = {"helper": lambda v: -1}
+    exec("def later(v):\n    return helper(v) + 1\n", namespace)
+    assert G.call_checked(namespace["later"], (1,), earlier={"helper": lambda v: 10 * v}) == 11
+    assert namespace["helper"](1) == -1
+    del namespace["helper"]
+    assert G.call_checked(namespace["later"], (2,), earlier={"helper": lambda v: v}) == 3
+    assert "helper" not in namespace
+
+
+def test_sympy_numbers_and_booleans_are_accepted() -> None:
+    G.check_true(sp.Integer(4) ** 19 >= 10, "sympy comparison")
+    G.check_true(np.float64(3.0) > sp.Rational(1, 2), "numpy against sympy")
+    assert fails(G.check_true, sp.Integer(1) > 2, "wrong") == "wrong"
+    G.check_scalar(sp.Rational(1, 4), 0.25, "max")
+    G.check_array(np.array([sp.Rational(19, 20), sp.Integer(1) / 2]), [0.95, 0.5], "w_next")
+
+
+def test_sympy_function_evaluates_every_form_check_sympy_accepts() -> None:
+    x = sp.Symbol("x")
+    expr = (6 * x * sp.sin(x**2 + 1) ** 2 * sp.cos(x**2 + 1)).rewrite(sp.exp)
+    value = G.sympy_function(expr, [x], "df1")(0.37)
+    assert value == pytest.approx(6 * 0.37 * np.sin(1.1369) ** 2 * np.cos(1.1369), rel=1e-12)
+    assert "does not depend" in fails(G.sympy_function, expr + sp.Symbol("y"), [x], "df1")

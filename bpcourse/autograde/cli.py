@@ -8,12 +8,17 @@
 ``bpcourse check-outputs [NOTEBOOK ...]``
     Exit non-zero when a source notebook (default: all of ``solutions/``) carries outputs or
     execution counts; ``--strip`` removes them instead.
-``bpcourse grade ASSIGNMENT [--student ID ...] [--csv FILE] [--timeout S] [--jobs N]``
+``bpcourse grade ASSIGNMENT [--student ID ...] [--csv F] [--timeout S] [--jobs N] [--unsandboxed]``
     Autograde every submission in ``submitted/*/ASSIGNMENT`` with nbgrader, carrying on past
-    failures; print a table of student, score, status and reason and write it as CSV
-    (default ``grades/ASSIGNMENT.csv``). Exit 1 if a submission could not be graded.
+    failures, each kernel in the grading sandbox; print a table of student, score, status and
+    reason and write it as CSV (default ``grades/ASSIGNMENT.csv``). Exit 1 if a submission
+    could not be graded, 2 (grading nothing) if the sandbox cannot be built here, unless
+    ``--unsandboxed`` (which the table and the CSV then flag on every row).
 ``bpcourse export-grades FILE [--assignment ID ...]``
     Write every grade in the gradebook as CSV, one row per student and assignment.
+``bpcourse report ASSIGNMENT [--output FILE]``
+    Write the class report of a graded assignment as HTML (default ``grades/ASSIGNMENT.html``):
+    score distributions, the most common failing test messages, a table of students.
 
 Run from the repository root (where ``nbgrader_config.py`` is).
 """
@@ -170,9 +175,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     grade.add_argument("--csv", help="CSV of the results (default: grades/ASSIGNMENT.csv)")
     grade.add_argument("--timeout", type=int, help="per-cell timeout in s (default: the config)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="grade without the sandbox (student code runs as you): only for a class you trust",
+    )
     export = sub.add_parser("export-grades", help="write the gradebook's grades as CSV")
     export.add_argument("file", help="the CSV file to write")
     export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    report = sub.add_parser("report", help="write the HTML class report of an assignment")
+    report.add_argument("assignment", help="assignment id, e.g. 01_chain_rule")
+    report.add_argument("--output", help="the HTML file (default: grades/ASSIGNMENT.html)")
     args = parser.parse_args(argv)
     if args.command == "check-outputs":
         paths = [Path(p) for p in args.notebooks] or sorted(
@@ -190,6 +203,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ("grade", "export-grades"):
         return _grading_command(args, root)
+    if args.command == "report":
+        from bpcourse.autograde.report import write_report
+
+        try:
+            path = write_report(root, args.assignment, args.output)
+        except ValueError as exc:
+            print(f"bpcourse report: {exc}", file=sys.stderr)
+            return 2
+        print(f"class report written to {path}")
+        return 0
     if args.command == "release-all":
         ids = generate_release(root, root / "lessons")
         print(f"regenerated lessons/ for {len(ids)} assignment(s): {', '.join(ids)}")
@@ -230,9 +253,21 @@ def _grading_command(args: argparse.Namespace, root: Path) -> int:
         print(f"  {result.student}: {result.status} {score} ({result.seconds:.1f} s)", flush=True)
 
     print(f"grading {args.assignment} in {root.resolve()}", flush=True)
-    results = classroom.grade_assignment(
-        root, args.assignment, args.student, jobs=args.jobs, overrides=overrides, progress=progress
-    )
+    if args.unsandboxed:
+        print(classroom.UNSANDBOXED_WARNING, flush=True)
+    try:
+        results = classroom.grade_assignment(
+            root,
+            args.assignment,
+            args.student,
+            jobs=args.jobs,
+            overrides=overrides,
+            progress=progress,
+            sandboxed=not args.unsandboxed,
+        )
+    except classroom.SandboxUnavailableError as exc:
+        print(f"bpcourse grade: not grading: {exc}", file=sys.stderr)
+        return 2
     print(classroom.format_table(results))
     csv_path = Path(args.csv) if args.csv else root / "grades" / f"{args.assignment}.csv"
     classroom.write_results_csv(results, csv_path)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpcourse.dynamics.cost import GradientCost, gradient_cost
+from bpcourse.dynamics.cost import BackpropMemory, GradientCost, backprop_memory, gradient_cost
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -40,7 +40,10 @@ from bpcourse.dynamics.gradient_flow import (
     trace_gradient_norms,
 )
 from bpcourse.dynamics.learning_rate import (
+    OptimalSettings,
     largest_stable_lr,
+    mode_rate,
+    optimal_settings,
     quadratic_descent,
     quadratic_descent_2d,
     quadratic_regime,
@@ -54,13 +57,16 @@ __all__ = [
     "GRADIENT_NORM_KINDS",
     "INPUT_DISTRIBUTIONS",
     "SATURATION_RULES",
+    "BackpropMemory",
     "CostTable",
     "GradientCost",
     "GradientFlowReport",
     "GradientScalePrediction",
     "LayerStatistics",
+    "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
+    "backprop_memory",
     "cost_table",
     "delay_task",
     "early_stopping_epoch",
@@ -69,6 +75,8 @@ __all__ = [
     "largest_stable_lr",
     "layer_gradient_norms",
     "layer_statistics",
+    "mode_rate",
+    "optimal_settings",
     "quadratic_descent",
     "quadratic_descent_2d",
     "quadratic_regime",

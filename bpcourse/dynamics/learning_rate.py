@@ -3,13 +3,15 @@ r"""The learning rate on a quadratic (lesson 04).
 :func:`quadratic_descent` and :func:`quadratic_descent_2d` run gradient descent on
 $f(x) = \tfrac{c}{2} x^2$ (and on an ill-conditioned 2-D bowl), where a step multiplies $x$
 by $1 - \eta c$: it converges for $\eta < 2/c$ and diverges for $\eta > 2/c$;
-:func:`largest_stable_lr` gives that bound for any Hessian.
+:func:`largest_stable_lr` gives that bound for any Hessian. :func:`mode_rate` is the factor
+per step along one eigen-direction, with or without momentum, and :func:`optimal_settings` the
+fastest fixed learning rate and momentum for a range of curvatures.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from bpcourse._validate import (
     as_array,
     check_positive_int,
     check_positive_number,
+    check_probability,
 )
 from bpcourse.optim import make_optimizer
 
@@ -171,3 +174,117 @@ def largest_stable_lr(hessian: Any) -> float:
             "positive curvature no learning rate is too large"
         )
     return 2.0 / top
+
+
+# --- momentum on a quadratic: one rate per eigen-direction (lesson 04) --------------------------
+
+
+def mode_rate(curvature: Any, lr: float, momentum: float = 0.0) -> Any:
+    r"""How much one eigen-direction of a quadratic shrinks per step, in the long run.
+
+    Along an eigenvector of the Hessian with eigenvalue (curvature) $\lambda$, the heavy-ball
+    method of :func:`bpcourse.optim.momentum_step` ($v \leftarrow \mu v + g$,
+    $\theta \leftarrow \theta - \eta v$) is the linear recurrence
+
+    $$\begin{pmatrix} x_{k+1} \\ v_{k+1} \end{pmatrix} =
+    \begin{pmatrix} 1 - \eta\lambda & -\eta\mu \\ \lambda & \mu \end{pmatrix}
+    \begin{pmatrix} x_k \\ v_k \end{pmatrix},$$
+
+    whose matrix has the characteristic polynomial $z^2 - (1 + \mu - \eta\lambda)\,z + \mu$.
+    The rate is the larger modulus of its two roots: the error along that direction
+    shrinks like $\text{rate}^k$ (grows if the rate exceeds 1). With $\mu = 0$ it is plain
+    gradient descent's $|1 - \eta\lambda|$. When the roots are complex (the direction
+    oscillates) both have modulus $\sqrt{\mu}$, whatever $\lambda$ is. The method converges
+    along the direction exactly when $0 < \eta\lambda < 2(1 + \mu)$.
+
+    Args:
+        curvature: $\lambda > 0$, a number or an array of them (one per direction).
+        lr: the learning rate $\eta > 0$.
+        momentum: $\mu \in [0, 1)$.
+
+    Returns:
+        The rate, a float (or an array shaped like ``curvature``).
+
+    Example:
+        >>> round(mode_rate(1.0, 0.038), 3), round(mode_rate(50.0, 0.038), 3)
+        (0.962, 0.9)
+    """
+    lam = as_array("curvature", curvature)
+    if lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
+        raise ValueError(f"curvature: expected positive numbers, got {lam.tolist()}")
+    lr = check_positive_number("lr", lr)
+    mu = check_probability("momentum", momentum)
+    trace = 1.0 + mu - lr * lam
+    disc = trace**2 - 4.0 * mu
+    real_roots = np.abs(trace) / 2.0 + np.sqrt(np.maximum(disc, 0.0)) / 2.0
+    rate = np.where(disc >= 0.0, real_roots, math.sqrt(mu))
+    return float(rate) if np.ndim(curvature) == 0 else rate
+
+
+class OptimalSettings(NamedTuple):
+    r"""The best fixed learning rate (and momentum) for curvatures in one interval.
+
+    Attributes:
+        method: ``"sgd"`` or ``"momentum"``.
+        lr: the learning rate $\eta$.
+        momentum: $\mu$ (0 for plain gradient descent).
+        rate: the worst per-step factor over all curvatures in the interval.
+        steps_per_digit: steps for the slowest direction to lose a factor 10,
+            $\ln 10 / (-\ln \text{rate})$.
+    """
+
+    method: str
+    lr: float
+    momentum: float
+    rate: float
+    steps_per_digit: float
+
+
+def optimal_settings(
+    lambda_min: float, lambda_max: float, method: str = "momentum"
+) -> OptimalSettings:
+    r"""The fixed learning rate (and momentum) that converge fastest on a quadratic whose
+    Hessian eigenvalues lie in $[\lambda_\text{min}, \lambda_\text{max}]$; the condition number
+    is $\kappa = \lambda_\text{max}/\lambda_\text{min}$.
+
+    - Plain gradient descent: $\eta = 2/(\lambda_\text{min} + \lambda_\text{max})$ makes the
+      rates of the flattest and the steepest direction equal, at $(\kappa - 1)/(\kappa + 1)$.
+    - Momentum (Polyak's heavy ball, as in G. Goh, "Why momentum really works", Distill 2017):
+      $\eta = \big(2/(\sqrt{\lambda_\text{max}} + \sqrt{\lambda_\text{min}})\big)^2$ and
+      $\mu = \big((\sqrt\kappa - 1)/(\sqrt\kappa + 1)\big)^2$ put every direction in the
+      oscillating regime with the same rate $\sqrt\mu = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$.
+
+    For large $\kappa$ the number of steps per digit grows like $\kappa$ for gradient descent
+    and like $\sqrt\kappa$ with momentum: that is the speed-up.
+
+    Args:
+        lambda_min: the smallest curvature, > 0.
+        lambda_max: the largest curvature, >= ``lambda_min``.
+        method: ``"sgd"`` or ``"momentum"``.
+
+    Returns:
+        An :class:`OptimalSettings`.
+
+    Example:
+        >>> gd, hb = optimal_settings(1.0, 50.0, "sgd"), optimal_settings(1.0, 50.0)
+        >>> round(gd.rate, 3), round(hb.rate, 3)
+        (0.961, 0.752)
+        >>> round(gd.steps_per_digit), round(hb.steps_per_digit)
+        (58, 8)
+    """
+    lo = check_positive_number("lambda_min", lambda_min)
+    hi = check_positive_number("lambda_max", lambda_max)
+    if hi < lo:
+        raise ValueError(f"lambda_max: expected a number >= lambda_min={lo!r}, got {lambda_max!r}")
+    if method not in ("sgd", "momentum"):
+        raise ValueError(f"method: expected one of ['sgd', 'momentum'], got {method!r}")
+    if method == "sgd":
+        lr, mu = 2.0 / (lo + hi), 0.0
+        rate = (hi - lo) / (hi + lo)
+    else:
+        s_lo, s_hi = math.sqrt(lo), math.sqrt(hi)
+        lr = (2.0 / (s_hi + s_lo)) ** 2
+        rate = (s_hi - s_lo) / (s_hi + s_lo)
+        mu = rate**2
+    steps = math.inf if rate >= 1.0 else (0.0 if rate == 0.0 else math.log(10.0) / -math.log(rate))
+    return OptimalSettings(method, lr, mu, rate, steps)

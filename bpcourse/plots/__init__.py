@@ -7,6 +7,8 @@ here depends on pyplot's global state. Importing this module changes no rcParams
 
 from __future__ import annotations
 
+from typing import Any
+
 from bpcourse.plots._common import figure_to_png
 from bpcourse.plots.cost import plot_gradient_cost, plot_symbolic_cost
 from bpcourse.plots.derivatives import (
@@ -23,8 +25,13 @@ from bpcourse.plots.gradient_norms import (
     plot_training_flow,
 )
 from bpcourse.plots.graph import draw_graph
-from bpcourse.plots.landscapes import plot_quadratic_descent
-from bpcourse.plots.training import plot_loss_curves, plot_regression_fits, plot_rnn_training
+from bpcourse.plots.landscapes import plot_mode_rates, plot_quadratic_descent
+from bpcourse.plots.training import (
+    plot_decision_boundary,
+    plot_loss_curves,
+    plot_regression_fits,
+    plot_rnn_training,
+)
 
 __all__ = [
     "GradientFlowFigure",
@@ -32,11 +39,13 @@ __all__ = [
     "figure_to_png",
     "plot_activation_derivatives",
     "plot_activation_statistics",
+    "plot_decision_boundary",
     "plot_difference_quotient_errors",
     "plot_gradient_cost",
     "plot_gradient_flow",
     "plot_layer_gradient_norms",
     "plot_loss_curves",
+    "plot_mode_rates",
     "plot_quadratic_descent",
     "plot_regression_fits",
     "plot_rnn_gradient_norms",
@@ -45,3 +54,31 @@ __all__ = [
     "plot_symbolic_cost",
     "plot_training_flow",
 ]
+
+
+# --- lesson 07: figures of the digit CNN and the character model ------------------------------
+# Defined in their own modules, which import this one; so they are loaded on first use
+# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
+_LESSON07: dict[str, str] = {
+    "plot_char_training": "bpcourse.plots_vision",
+    "plot_cnn_training": "bpcourse.plots_vision",
+    "plot_confusion_matrix": "bpcourse.plots_vision",
+    "plot_digit_inspection": "bpcourse.plots_vision",
+    "plot_digits": "bpcourse.plots_vision",
+    "plot_embeddings": "bpcourse.plots_vision",
+    "plot_feature_maps": "bpcourse.plots_vision",
+    "plot_kernels": "bpcourse.plots_vision",
+    "plot_saliency": "bpcourse.plots_vision",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LESSON07:
+        raise AttributeError(f"module 'bpcourse.plots' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LESSON07[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LESSON07])

@@ -15,10 +15,15 @@ from matplotlib.figure import Figure
 _GRAPH_MIN_BOX_WIDTH = 1.0
 _GRAPH_LINE_HEIGHT = 0.17
 _GRAPH_OP_RADIUS = 0.24
-_GRAPH_GAP = 0.32  # between a box and the operation circle next to it
+_GRAPH_GAP = {"LR": 0.32, "TB": 0.2}  # between a box and the operation circle next to it
 _GRAPH_ROW_GAP = 0.28  # between neighbouring boxes of one rank
 _GRAPH_WAYPOINT_ROWS = 0.3  # room taken by an edge passing a rank, in rows
 _GRAPH_FONT_SIZE = 8.0
+# With rankdir="auto" a graph is laid out left to right only while that is at most this wide
+# (inches, at 1 layout unit = 1 inch): JupyterLab scales wider images down to the notebook's
+# width (about 650 px in a narrow window), and 8 pt text at 100 dpi, 11 px, must not fall
+# below 9 px there.
+GRAPH_MAX_WIDTH = 6.5
 _GRAPH_OP_SYMBOLS = {"+": "+", "*": "×", "sigmoid": "σ"}
 _GRAPH_COLORS = {"leaf": "#dbe9f6", "inner": "#f0f0f0", "root": "#fde3c8", "op": "#fff4cc"}
 
@@ -149,7 +154,7 @@ def draw_graph(
     root: Any,
     ax: Any = None,
     show_grad: bool = True,
-    rankdir: str = "LR",
+    rankdir: str = "auto",
     max_nodes: int = 60,
 ) -> Figure:
     """Draw the computational graph that ends in ``root``, with each node's data and grad.
@@ -168,8 +173,10 @@ def draw_graph(
         ax: matplotlib Axes to draw on (text and lines are scaled down to fit it); by
             default a new figure sized to the graph (1 data unit = 1 inch).
         show_grad: show the ``grad`` line in each box.
-        rankdir: ``"LR"`` (inputs on the left, output on the right) or ``"TB"`` (inputs at the
-            top, output at the bottom).
+        rankdir: ``"LR"`` (inputs on the left, output on the right), ``"TB"`` (inputs at the
+            top, output at the bottom) or ``"auto"``: top to bottom when only that drawing fits
+            in :data:`GRAPH_MAX_WIDTH` inches, otherwise left to right, so that the text stays
+            legible when a notebook scales the figure down to its width.
         max_nodes: refuse graphs with more Value nodes than this: the drawing is meant for
             graphs of up to a few dozen nodes (a neuron, a tiny layer); beyond that it is
             unreadable and the figure grows to many inches.
@@ -199,7 +206,7 @@ def draw_graph(
         raise TypeError(f"root: expected a bpcourse.engine.Value, got {describe(root)}")
     if not isinstance(show_grad, bool):
         raise TypeError(f"show_grad: expected True or False, got {describe(show_grad)}")
-    check_choice("rankdir", rankdir, ["LR", "TB"])
+    check_choice("rankdir", rankdir, ["auto", "LR", "TB"])
     max_nodes = check_positive_int("max_nodes", max_nodes)
     if ax is not None and not isinstance(ax, Axes):
         raise TypeError(f"ax: expected a matplotlib Axes or None, got {describe(ax)}")
@@ -222,11 +229,24 @@ def draw_graph(
     longest = max(longest, max(0.65 * len(n.label) for n in nodes))
     box_w = max(_GRAPH_MIN_BOX_WIDTH, longest * em + 0.2)
     box_h = _GRAPH_LINE_HEIGHT * lines_per_box + 0.16
-    radius, gap = _GRAPH_OP_RADIUS, _GRAPH_GAP
-    # Along the ranks a box takes box_w (LR) or box_h (TB); across them, the other one.
-    along, across = (box_w, box_h) if rankdir == "LR" else (box_h, box_w)
-    rank_step = along + 2 * gap + 2 * radius
-    row_step = across + _GRAPH_ROW_GAP
+    radius = _GRAPH_OP_RADIUS
+
+    def steps(direction: str) -> tuple[float, float, float, float]:
+        """(along, across, rank_step, row_step) in inches for a layout direction."""
+        # Along the ranks a box takes box_w (LR) or box_h (TB); across them, the other one.
+        along, across = (box_w, box_h) if direction == "LR" else (box_h, box_w)
+        rank_step = along + 2 * _GRAPH_GAP[direction] + 2 * radius
+        return along, across, rank_step, across + _GRAPH_ROW_GAP
+
+    if rankdir == "auto":
+        n_ranks, n_rows = max(rank) - min(rank), max(row) - min(row)
+        width = {
+            "LR": n_ranks * steps("LR")[2] + box_w,
+            "TB": n_rows * steps("TB")[3] + box_w,
+        }
+        rankdir = "TB" if width["LR"] > GRAPH_MAX_WIDTH >= width["TB"] else "LR"
+    along, across, rank_step, row_step = steps(rankdir)
+    gap = _GRAPH_GAP[rankdir]
     # Layout coordinates: r along the ranks, p across them, both in inches.
     centre = [(k * rank_step, q * row_step) for k, q in zip(rank, row)]
 

@@ -63,9 +63,16 @@ def plot_quadratic_descent(
         limit = 2.0 / c
     else:
         half = 1.15 * max(float(np.max(np.abs(shown))), start)
-        g = np.linspace(-half, half, 120)
+        g = np.linspace(-half, half, 240)
         G1, G2 = np.meshgrid(g, g)
-        ax.contour(G1, G2, 0.5 * (curv[0] * G1**2 + curv[1] * G2**2), levels=10, colors="0.7")
+        # Geometrically spaced levels from deep inside the valley (closed ellipses that show
+        # its shape) up to the corners of the window; equal axes, so a narrow valley looks
+        # narrow.
+        levels = np.geomspace(
+            0.5 * float(curv.min()) * (0.08 * half) ** 2, 0.5 * float(curv.sum()) * half**2, 14
+        )
+        ax.contour(G1, G2, 0.5 * (curv[0] * G1**2 + curv[1] * G2**2), levels=levels, colors="0.7")
+        ax.set_aspect("equal")
         points = shown
         ax.set_xlabel("$x_1$")
         ax.set_ylabel("$x_2$")
@@ -82,4 +89,64 @@ def plot_quadratic_descent(
             status = f"{len(traj) - 1} steps"
         title = status if lr is None else f"lr = {lr:.3g}, 2/c = {limit:.3g}: {status}"
     ax.set_title(title, fontsize=10)
+    return fig
+
+
+def plot_mode_rates(
+    lambda_min: float,
+    lambda_max: float,
+    settings: Any,
+    ax: Any = None,
+    title: str | None = None,
+) -> Figure:
+    r"""Per-step factor of every eigen-direction of a quadratic, for a few optimizer settings.
+
+    For each setting ``(label, lr, momentum)`` the curve is
+    :func:`bpcourse.dynamics.mode_rate` over the curvatures $\lambda$ from
+    $\lambda_\text{min}/2$ to $2\lambda_\text{max}$ (log axis); the band
+    $[\lambda_\text{min}, \lambda_\text{max}]$ holding the problem's curvatures is shaded.
+    The slowest direction of a setting is the highest point of its curve inside the band,
+    and a curve above 1 there means divergence.
+
+    Args:
+        lambda_min: smallest curvature of the problem, > 0.
+        lambda_max: largest curvature, >= ``lambda_min``.
+        settings: a list of ``(label, lr, momentum)``.
+        ax: axes to draw on (a new figure when omitted).
+        title: axes title.
+
+    Returns:
+        The figure drawn on.
+    """
+    import numpy as np
+
+    from bpcourse._validate import describe
+    from bpcourse.dynamics import mode_rate, optimal_settings
+
+    optimal_settings(lambda_min, lambda_max, "sgd")  # validates the interval
+    items = list(settings) if isinstance(settings, (list, tuple)) else None
+    if not items or not all(isinstance(s, (list, tuple)) and len(s) == 3 for s in items):
+        raise ValueError(
+            "settings: expected a non-empty list of (label, lr, momentum), "
+            f"got {describe(settings)}"
+        )
+    fig, ax = _new_axes(ax, (6.0, 3.6))
+    # the band's ends exactly: the factor can change steeply there
+    lam = np.union1d(
+        np.geomspace(lambda_min / 2.0, 2.0 * lambda_max, 400), [lambda_min, lambda_max]
+    )
+    inside = (lam >= lambda_min) & (lam <= lambda_max)
+    ax.axvspan(lambda_min, lambda_max, color="0.92", zorder=0)
+    for i, (label, lr, momentum) in enumerate(items):
+        rate = mode_rate(lam, lr, momentum)
+        worst = float(np.max(rate[inside]))
+        ax.plot(lam, rate, color=f"C{i}", lw=1.6, label=f"{label}: slowest {worst:.3f}")
+    ax.axhline(1.0, color="0.4", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_ylim(0.0, 1.2)
+    ax.set_xlabel(r"curvature $\lambda$ of an eigen-direction")
+    ax.set_ylabel("factor per step")
+    ax.legend(fontsize=8, loc="lower left")
+    if title is not None:
+        ax.set_title(title, fontsize=10)
     return fig

@@ -222,3 +222,78 @@ def plot_rnn_training(
     if title is not None:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def plot_decision_boundary(
+    score: Any,
+    X: Any,
+    y: Any,
+    ax: Any = None,
+    title: str | None = None,
+    resolution: int = 50,
+) -> Figure:
+    """The regions a two-feature binary classifier assigns to each class, with the data.
+
+    ``score`` is evaluated on a ``resolution`` x ``resolution`` grid covering the data (with
+    a margin); points with score > 0 belong to class 1. The two regions are shaded, the
+    boundary (score = 0) is drawn as a line, and the data points are drawn in their class's
+    colour, a misclassified one with a black edge.
+
+    Args:
+        score: a function from an ``(M, 2)`` array of points to ``M`` real scores.
+        X: the data, ``(N, 2)``.
+        y: labels in {0, 1}, ``(N,)``.
+        ax: axes to draw on (a new figure when omitted).
+        title: axes title; by default the accuracy on ``X``.
+        resolution: grid points per axis, an integer >= 5.
+
+    Returns:
+        The figure drawn on.
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    from bpcourse._validate import as_array, check_positive_int, describe
+
+    if not callable(score):
+        raise TypeError(f"score: expected a function of an (M, 2) array, got {describe(score)}")
+    points = as_array("X", X, ndim=2)
+    if points.shape[1] != 2 or points.shape[0] < 1:
+        raise ValueError(f"X: expected shape (N, 2) with N >= 1, got shape {points.shape}")
+    labels = np.asarray(y)
+    if labels.shape != (points.shape[0],) or not np.isin(labels, (0, 1)).all():
+        raise ValueError(
+            f"y: expected {points.shape[0]} labels in {{0, 1}}, got shape {labels.shape} "
+            f"with values {sorted(set(np.ravel(labels).tolist()))[:5]}"
+        )
+    resolution = check_positive_int("resolution", resolution, minimum=5)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = 0.15 * np.maximum(hi - lo, 1e-9)
+    g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
+    g2 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
+    G1, G2 = np.meshgrid(g1, g2)
+    grid_scores = np.asarray(score(np.column_stack([G1.ravel(), G2.ravel()])), dtype=float)
+    if grid_scores.shape != (G1.size,):
+        raise ValueError(
+            f"score: expected {G1.size} scores for {G1.size} grid points, got shape "
+            f"{grid_scores.shape}"
+        )
+    S = grid_scores.reshape(G1.shape)
+    predicted = np.asarray(score(points), dtype=float) > 0
+    fig, ax = _new_axes(ax, (4.6, 4.0))
+    ax.contourf(G1, G2, (S > 0).astype(float), levels=[-0.5, 0.5, 1.5],
+                cmap=ListedColormap(["#dbe9f6", "#fde3c8"]))  # fmt: skip
+    if S.min() < 0 < S.max():
+        ax.contour(G1, G2, S, levels=[0.0], colors="0.3", linewidths=1.2)
+    wrong = predicted != (labels == 1)
+    for cls, color in ((0, "C0"), (1, "C1")):
+        mine = labels == cls
+        ax.scatter(*points[mine & ~wrong].T, s=18, color=color, label=f"class {cls}")
+        if np.any(mine & wrong):
+            ax.scatter(*points[mine & wrong].T, s=30, color=color, edgecolors="k", linewidths=1.2)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.legend(fontsize=8, loc="upper right")
+    accuracy = float(np.mean(~wrong))
+    ax.set_title(title if title is not None else f"accuracy {accuracy:.0%}", fontsize=10)
+    return fig

@@ -50,7 +50,7 @@ def test_neuron_shows_labels_data_and_grads():
 
 def test_left_to_right_layers():
     o = neuron()
-    ax = draw_graph(o).axes[0]
+    ax = draw_graph(o, rankdir="LR").axes[0]
     x_of = {t.get_text(): t.get_position()[0] for t in ax.texts}
     assert x_of["x1"] < x_of["n"] < x_of["o"]
     assert x_of["x1"] == x_of["w1"]  # inputs of one product share a rank

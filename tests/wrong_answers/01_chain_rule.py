@@ -140,3 +140,122 @@ WRONG_ANSWERS = {
         ("square missing in tanh's derivative", _neuron(da_dz="1 - a"), "square"),
     ],
 }
+
+
+# --- answers that hand the work to the package, right answers in other forms --------------------
+WRONG_ANSWERS["l01_central_difference"] += [
+    (
+        "delegates to gradcheck.numerical_gradient",
+        """
+from bpcourse.gradcheck import numerical_gradient as _ng
+
+def central_difference(f, x, h=1e-5):
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return float(_ng(lambda v: f(v[0]), np.array([x]), h)[0])
+    return np.array([_ng(lambda v: f(v[0]), np.array([p]), h)[0] for p in x])
+""",
+        "own implementation",
+    ),
+    (
+        "delegates to gradcheck.complex_step_gradient (getattr by string)",
+        """
+def central_difference(f, x, h=1e-5):
+    step = getattr(gc, "complex_step_gradient")
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return float(step(lambda v: f(v[0]), np.array([x]))[0])
+    return np.array([step(lambda v: f(v[0]), np.array([p]))[0] for p in x])
+""",
+        "own implementation",
+    ),
+]
+
+RIGHT_ANSWERS = {
+    "l01_central_difference": [
+        (
+            "difference of two one-sided quotients, averaged",
+            """
+def central_difference(f, x, h=1e-5):
+    forward = (f(x + h) - f(x)) / h
+    backward = (f(x) - f(x - h)) / h
+    return (forward + backward) / 2
+""",
+        ),
+        (
+            "a helper named numerical_gradient",
+            """
+def numerical_gradient(f, x, h):
+    return np.divide(np.subtract(f(x + h), f(x - h)), 2.0 * h)
+
+def central_difference(f, x, h=1e-5):
+    return numerical_gradient(f, x, h)
+""",
+        ),
+    ],
+    "l01_chain_derivative": [
+        (
+            "rewritten with complex exponentials",
+            "df1 = (6 * x * sp.sin(x**2 + 1) ** 2 * sp.cos(x**2 + 1)).rewrite(sp.exp)\n",
+        ),
+        (
+            "expanded with a trigonometric identity and exact numbers",
+            "df1 = sp.Integer(6) * x * (1 - sp.cos(x**2 + 1) ** 2) * sp.cos(x**2 + 1)\n",
+        ),
+        ("sp.diff of f1 (accepted: the text says the test cannot tell)", "df1 = sp.diff(f1, x)\n"),
+    ],
+    "l01_two_paths": [
+        (
+            "written in w with sech",
+            """
+path_u = 2 * (sp.tanh(w * x) - t) * sp.sech(w * x) ** 2 * x
+path_v = 2 * lam * w
+dL_dw_two_paths = path_u + path_v
+""",
+        ),
+        (
+            "rewritten with exponentials",
+            """
+path_u = (2 * (a - t) * (1 - a**2) * x).subs(a, sp.tanh(w * x)).rewrite(sp.exp)
+path_v = sp.Rational(4, 2) * lam * w
+dL_dw_two_paths = sp.expand(path_u + path_v)
+""",
+        ),
+    ],
+    "l01_sigmoid_derivative": [
+        (
+            "a form in z and a float maximum",
+            """
+sigmoid_prime = sp.exp(-z) / (1 + sp.exp(-z)) ** 2
+sigmoid_prime_max = 0.25
+""",
+        ),
+        (
+            "expanded in a, maximum computed with SymPy",
+            """
+sigmoid_prime = a - a**2
+sigmoid_prime_max = sigmoid_prime.subs(a, sp.Rational(1, 2))
+""",
+        ),
+    ],
+    "l01_neuron_factors": [
+        (
+            "factors in terms of w, x, b",
+            """
+dL_da_tanh = 2 * (sp.tanh(w * x + b) - t)
+da_dz_tanh = sp.sech(w * x + b) ** 2
+dz_dw_tanh = x
+dL_dw_tanh = sp.expand(dL_da_tanh * da_dz_tanh * dz_dw_tanh)
+""",
+        ),
+        (
+            "exact numbers and exponentials",
+            """
+dL_da_tanh = sp.Integer(2) * a - 2 * t
+da_dz_tanh = (1 - a**2).subs(a, sp.tanh(z)).rewrite(sp.exp)
+dz_dw_tanh = sp.Integer(1) * x
+dL_dw_tanh = dL_da_tanh * da_dz_tanh * dz_dw_tanh
+""",
+        ),
+    ],
+}

@@ -91,7 +91,7 @@ def topological_sort(root):
     visit(root)
     return order
 """,
-            "recursion limit",
+            "calls itself",
         ),
         (
             "no visited set: shared nodes are listed more than once",
@@ -191,7 +191,7 @@ def topological_sort(root):
 def topological_sort(root):
     return topological_order(root)
 """,
-            "write the search yourself",
+            "own implementation",
         ),
     ],
     "l02_backward": [
@@ -282,7 +282,7 @@ def backward(root):
 def backward(root):
     root.backward()
 """,
-            "engine's own backward pass",
+            "own implementation",
         ),
     ],
     "l02_grad_by_hand": [
@@ -382,6 +382,277 @@ def softplus(x):
     return Value(data, "", (x,), "softplus", (data,))
 """,
             "softplus(x) itself",
+        ),
+    ],
+}
+
+
+# --- answers that hand the work to the package, forbidden constructs, right answers ------------
+from course_utils import delegating_answers  # noqa: E402
+
+WRONG_ANSWERS["l02_topological_sort"] += delegating_answers(
+    "topological_sort", "bpcourse.engine", "topological_order", keep_solution=False
+)
+WRONG_ANSWERS["l02_topological_sort"] += [
+    (
+        "recursive search that raises the recursion limit first",
+        """
+import sys
+
+def topological_sort(root):
+    sys.setrecursionlimit(100000)
+    order, seen = [], set()
+    def visit(node):
+        if node in seen:
+            return
+        seen.add(node)
+        for operand in node._prev:
+            visit(operand)
+        order.append(node)
+    visit(root)
+    return order
+""",
+        "calls itself",
+    ),
+    (
+        "the package's graph() listing",
+        """
+from bpcourse import engine as _e
+
+def topological_sort(root):
+    return list(_e.graph(root)[0])
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l02_backward"] += [
+    (
+        "delegates through the class (getattr by string)",
+        """
+def backward(root):
+    getattr(type(root), "back" + "ward")(root)
+""",
+        "own implementation",
+    ),
+    (
+        "the recursive backward pass imported under another name",
+        """
+from bpcourse.engine import backward_naive_recursive as _push
+
+def backward(root):
+    _push(root)
+""",
+        "own implementation",
+    ),
+    (
+        "each node's _backward in reverse order",
+        """
+import importlib
+
+def backward(root):
+    order = topological_order(root)
+    for node in order:
+        node.grad = 0.0
+    root.grad = 1.0
+    for node in reversed(order):
+        node._backward()
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l02_local_rules"] += [
+    (
+        "mul_backward builds Value nodes and runs the engine's backward pass",
+        """# + solution
+def mul_backward(a, b, grad_out):
+    x, y = Value(a), Value(b)
+    out = x * y
+    out.backward()
+    return x.grad * grad_out, y.grad * grad_out
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l02_grad_by_hand"] += [
+    (
+        "sympy.diff inside the function",
+        """
+import sympy
+
+def grad_by_hand(x, y):
+    X, Y = sympy.symbols("X Y")
+    f = (X - Y) * sympy.tanh(X * Y)
+    at = {X: x, Y: y}
+    return float(sympy.diff(f, X).subs(at)), float(sympy.diff(f, Y).subs(at))
+""",
+        "own implementation",
+    ),
+    (
+        "the engine's backward pass",
+        """
+def grad_by_hand(x, y):
+    vx, vy = Value(x), Value(y)
+    f = (vx - vy) * (vx * vy).tanh()
+    f.backward()
+    return vx.grad, vy.grad
+""",
+        "own implementation",
+    ),
+]
+
+RIGHT_ANSWERS = {
+    "l02_local_rules": [
+        (
+            "math written differently",
+            """
+def mul_backward(a, b, grad_out):
+    return grad_out * b, grad_out * a
+
+def div_backward(a, b, grad_out):
+    inv = 1.0 / b
+    return grad_out * inv, -grad_out * a * inv * inv
+
+def tanh_backward(x, grad_out):
+    return grad_out / math.cosh(x) ** 2
+""",
+        ),
+        (
+            "helpers named like the engine's methods",
+            """
+def backward(local, grad_out):
+    return local * grad_out
+
+def mul_backward(a, b, grad_out):
+    return backward(b, grad_out), backward(a, grad_out)
+
+def div_backward(a, b, grad_out):
+    return backward(1 / b, grad_out), backward(-a / b**2, grad_out)
+
+def tanh_backward(x, grad_out):
+    return backward(1 - math.tanh(x) ** 2, grad_out)
+""",
+        ),
+    ],
+    "l02_topological_sort": [
+        (
+            "Kahn's algorithm with a helper named topological_order",
+            """
+def topological_order(root):
+    nodes, stack = {id(root): root}, [root]
+    while stack:
+        for p in stack.pop()._prev:
+            if id(p) not in nodes:
+                nodes[id(p)] = p
+                stack.append(p)
+    waiting = {i: len({id(p) for p in n._prev}) for i, n in nodes.items()}
+    users = {i: [] for i in nodes}
+    for i, n in nodes.items():
+        for pid in {id(p) for p in n._prev}:
+            users[pid].append(n)
+    ready = [n for i, n in nodes.items() if waiting[i] == 0]
+    order = []
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for u in users[id(n)]:
+            waiting[id(u)] -= 1
+            if waiting[id(u)] == 0:
+                ready.append(u)
+    return order
+
+def topological_sort(root):
+    return topological_order(root)
+""",
+        ),
+        (
+            "an explicit stack of iterators",
+            """
+def topological_sort(root):
+    order, done = [], set()
+    stack = [(root, iter(root._prev))]
+    done.add(root)
+    while stack:
+        node, operands = stack[-1]
+        for p in operands:
+            if p not in done:
+                done.add(p)
+                stack.append((p, iter(p._prev)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+""",
+        ),
+    ],
+    "l02_backward": [
+        (
+            "a dict of gradients, written back at the end",
+            """
+def backward(root):
+    order = topological_order(root)
+    grads = {id(n): 0.0 for n in order}
+    grads[id(root)] = 1.0
+    for node in order[::-1]:
+        for operand, local in zip(node._prev, node._local):
+            grads[id(operand)] += local * grads[id(node)]
+    for node in order:
+        node.grad = grads[id(node)]
+""",
+        ),
+        (
+            "a helper named _backward of its own",
+            """
+def _backward(node):
+    for operand, local in zip(node._prev, node._local):
+        operand.grad = operand.grad + local * node.grad
+
+def backward(root):
+    order = topological_order(root)
+    for node in order:
+        node.grad = 0
+    root.grad = 1
+    for node in reversed(order):
+        _backward(node)
+""",
+        ),
+    ],
+    "l02_grad_by_hand": [
+        (
+            "closed form with the product rule",
+            """
+def grad_by_hand(x, y):
+    t = math.tanh(x * y)
+    s = 1 - t * t
+    return t + (x - y) * s * y, -t + (x - y) * s * x
+""",
+        ),
+        (
+            "sech written with cosh",
+            """
+def grad_by_hand(x, y):
+    sech2 = 1.0 / math.cosh(x * y) ** 2
+    u = x - y
+    return (math.tanh(x * y) + u * y * sech2, u * x * sech2 - math.tanh(x * y))
+""",
+        ),
+    ],
+    "l02_softplus": [
+        (
+            "the sigmoid via exp(x) / (1 + exp(x))",
+            """
+def softplus(x):
+    e = math.exp(x.data)
+    return Value(math.log(1.0 + e), "", (x,), "softplus", (e / (1.0 + e),))
+""",
+        ),
+        (
+            "keyword arguments and tanh form of the sigmoid",
+            """
+def softplus(x):
+    slope = 0.5 * (1.0 + math.tanh(0.5 * x.data))
+    return Value(math.log1p(math.exp(x.data)), "", (x,), "softplus", (slope,))
+""",
         ),
     ],
 }

@@ -195,7 +195,7 @@ def regularized_gradients(dweights, dbiases, weights, biases, lam):
         dW += lam * W
     return dweights, dbiases
 ''',
-            "changed its input arrays",
+            "changed its input",
         ),
     ],
     "l04_early_stopping": [
@@ -234,3 +234,283 @@ def early_stopping_epoch(val_loss, patience):
         ),
     ],
 }
+
+
+# --- answers that hand the work to the package, and rules the exercise text states -------------
+from course_utils import delegating_answers  # noqa: E402
+
+WRONG_ANSWERS["l04_sgd_step"] += delegating_answers(
+    "sgd_step",
+    "bpcourse.optim",
+    "sgd_step",
+    "bpcourse.dynamics.training.make_optimizer.__globals__['sgd_step']",
+)
+WRONG_ANSWERS["l04_sgd_step"] += [
+    (
+        "steps in place (the caller's parameter changes)",
+        _sgd("param").replace("return param", "param -= lr * grad\n    return param"),
+        "changed its input",
+    ),
+    (
+        "the package's SGD optimizer on a copy",
+        """
+import bpcourse.optim
+def sgd_step(param, grad, lr):
+    new = param.copy()
+    bpcourse.optim.SGD([new], lr).step([grad])
+    return new
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l04_train_epoch"] += delegating_answers(
+    "train_epoch", "bpcourse.dynamics", "sgd_epoch", "sys.modules['bpcourse.dynamics'].sgd_epoch"
+)
+WRONG_ANSWERS["l04_largest_stable_lr"] += delegating_answers(
+    "largest_stable_lr", "bpcourse.dynamics", "largest_stable_lr"
+)
+WRONG_ANSWERS["l04_momentum_step"] += delegating_answers(
+    "momentum_step", "bpcourse.optim", "momentum_step"
+)
+WRONG_ANSWERS["l04_momentum_step"] += [
+    (
+        "updates the velocity and parameter in place",
+        """
+def momentum_step(param, grad, velocity, lr, momentum=0.9):
+    velocity *= momentum
+    velocity += grad
+    param -= lr * velocity
+    return param, velocity
+""",
+        "changed its input",
+    ),
+]
+WRONG_ANSWERS["l04_regularized_gradients"] += [
+    (
+        "returns the bias gradients it was given (not new arrays)",
+        _regularized(_W_OK, "list(dbiases)"),
+        "returned (a view of) its input",
+    ),
+]
+WRONG_ANSWERS["l04_early_stopping"] += delegating_answers(
+    "early_stopping_epoch", "bpcourse.dynamics", "early_stopping_epoch"
+)
+
+RIGHT_ANSWERS = {
+    "l04_sgd_step": [
+        (
+            "a loop over the entries",
+            """
+def sgd_step(param, grad, lr):
+    out = np.empty_like(param, dtype=float)
+    for i in np.ndindex(param.shape):
+        out[i] = param[i] - lr * grad[i]
+    return out
+""",
+        ),
+        (
+            "np.subtract with an own helper named like the package's",
+            """
+def _scaled(g, lr):
+    return np.multiply(lr, g)
+
+def step(p, g, lr):
+    return np.subtract(p, _scaled(g, lr))
+
+def sgd_step(param, grad, lr):
+    return step(param, grad, lr)
+""",
+        ),
+    ],
+    "l04_train_epoch": [
+        (
+            "a while loop and index arrays",
+            """
+def train_epoch(model, X, y, lr, batch_size, loss="softmax_cross_entropy"):
+    losses, start, n = [], 0, len(X)
+    while start < n:
+        rows = np.arange(start, min(start + batch_size, n))
+        value, dws, dbs = model.loss_and_gradients(X[rows], y[rows], loss=loss)
+        for layer in range(len(model.weights)):
+            model.weights[layer] -= lr * dws[layer]
+            model.biases[layer] -= lr * dbs[layer]
+        losses.append(float(value))
+        start += batch_size
+    return losses
+""",
+        ),
+        (
+            "np.array_split batches and an own helper named sgd_epoch",
+            """
+def sgd_epoch(model, Xb, yb, lr, loss):
+    value, dws, dbs = model.loss_and_gradients(Xb, yb, loss=loss)
+    for W, dW in zip(model.weights, dws):
+        W[...] = W - lr * dW
+    for b, db in zip(model.biases, dbs):
+        b[...] = b - lr * db
+    return value
+
+def train_epoch(model, X, y, lr, batch_size, loss="softmax_cross_entropy"):
+    n_batches = -(-len(X) // batch_size)
+    edges = [min(k * batch_size, len(X)) for k in range(1, n_batches)]
+    return [sgd_epoch(model, Xb, yb, lr, loss)
+            for Xb, yb in zip(np.split(X, edges), np.split(y, edges))]
+""",
+        ),
+    ],
+    "l04_largest_stable_lr": [
+        (
+            "np.linalg.eigh and max",
+            """
+def largest_stable_lr(H):
+    return 2.0 / max(np.linalg.eigh(H)[0])
+""",
+        ),
+        (
+            "power iteration on the shifted matrix",
+            """
+def largest_stable_lr(H):
+    lam = np.linalg.eigvals(H).real
+    return float(2 / lam.max())
+""",
+        ),
+    ],
+    "l04_momentum_step": [
+        (
+            "copies first, then in-place updates of the copies",
+            """
+def momentum_step(param, grad, velocity, lr, momentum=0.9):
+    v = velocity.copy()
+    v *= momentum
+    v += grad
+    p = param.copy()
+    p -= lr * v
+    return p, v
+""",
+        ),
+        (
+            "the update expanded",
+            """
+def momentum_step(param, grad, velocity, lr, momentum=0.9):
+    return (param - lr * momentum * velocity - lr * grad, momentum * velocity + grad)
+""",
+        ),
+    ],
+    "l04_regularized_gradients": [
+        (
+            "an index loop with np.add",
+            """
+def regularized_gradients(dweights, dbiases, weights, biases, lam):
+    out_w = []
+    for i in range(len(weights)):
+        out_w.append(np.add(dweights[i], np.multiply(lam, weights[i])))
+    return out_w, [np.array(db, copy=True) for db in dbiases]
+""",
+        ),
+        (
+            "map and a helper named like the gradient",
+            """
+def gradients(dW, W, lam):
+    return dW + lam * W
+
+def regularized_gradients(dweights, dbiases, weights, biases, lam):
+    return (list(map(lambda pair: gradients(*pair, lam), zip(dweights, weights))),
+            [db + 0.0 for db in dbiases])
+""",
+        ),
+    ],
+    "l04_early_stopping": [
+        (
+            "a running best value",
+            """
+def early_stopping_epoch(val_loss, patience):
+    best_epoch, best_value, waited = 0, val_loss[0], 0
+    for epoch, value in enumerate(val_loss):
+        if epoch == 0:
+            continue
+        if value < best_value:
+            best_epoch, best_value, waited = epoch, value, 0
+        else:
+            waited += 1
+        if waited == patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_loss) - 1
+""",
+        ),
+        (
+            "numpy minimum over prefixes",
+            """
+def early_stopping_epoch(val_loss, patience):
+    v = np.asarray(val_loss, dtype=float)
+    for stop in range(1, len(v)):
+        best = int(np.argmin(v[:stop + 1]))
+        if stop - best >= patience:
+            return best, stop
+    return int(np.argmin(v)), len(v) - 1
+""",
+        ),
+    ],
+}
+
+
+def _adam(moments: str, correction: str, update: str, result: str = "new_m, new_s") -> str:
+    return f'''
+def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    """One Adam step."""
+    {moments}
+    {correction}
+    return {update}, {result}
+'''
+
+
+_ADAM_MOMENTS = "new_m = beta1 * m + (1 - beta1) * grad; new_s = beta2 * s + (1 - beta2) * grad**2"
+_ADAM_CORRECTION = "m_hat = new_m / (1 - beta1**t); s_hat = new_s / (1 - beta2**t)"
+_ADAM_UPDATE = "param - lr * m_hat / (np.sqrt(s_hat) + eps)"
+
+WRONG_ANSWERS["l04_adam_step"] = [
+    (
+        "no bias correction",
+        _adam(_ADAM_MOMENTS, "m_hat, s_hat = new_m, new_s", _ADAM_UPDATE),
+        "no bias correction",
+    ),
+    (
+        "beta instead of beta**t",
+        _adam(
+            _ADAM_MOMENTS, "m_hat = new_m / (1 - beta1); s_hat = new_s / (1 - beta2)", _ADAM_UPDATE
+        ),
+        "beta instead of beta**t",
+    ),
+    (
+        "t counted from 0",
+        _adam(
+            _ADAM_MOMENTS,
+            "m_hat = new_m / (1 - beta1**(t - 1)); s_hat = new_s / (1 - beta2**(t - 1))",
+            _ADAM_UPDATE,
+        ),
+        "counts from 1",
+    ),
+    (
+        "step number one too high",
+        _adam(
+            _ADAM_MOMENTS,
+            "m_hat = new_m / (1 - beta1**(t + 1)); s_hat = new_s / (1 - beta2**(t + 1))",
+            _ADAM_UPDATE,
+        ),
+        "off by one",
+    ),
+    (
+        "eps inside the square root",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, "param - lr * m_hat / np.sqrt(s_hat + eps)"),
+        "outside the square root",
+    ),
+    (
+        "returns the corrected averages",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, _ADAM_UPDATE, "m_hat, s_hat"),
+        "uncorrected new_m and new_s",
+    ),
+    (
+        "steps uphill",
+        _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, "param + lr * m_hat / (np.sqrt(s_hat) + eps)"),
+        "uphill",
+    ),
+]

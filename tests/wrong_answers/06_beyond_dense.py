@@ -385,3 +385,279 @@ regimes = {0.05: "slow", 0.5: "fastest", 0.8: "oscillating", 1.2: "diverging"}
         ),
     ],
 }
+
+
+# --- answers that hand the work to the package, right answers ----------------------------------
+from course_utils import delegating_answers  # noqa: E402
+
+WRONG_ANSWERS["l06_conv_grad_kernel"] += [
+    (
+        "delegates to nn.conv1d_backward",
+        """
+from bpcourse.nn import conv1d_backward as _cb
+
+def conv1d_grad_kernel(dY, X):
+    k = X.shape[2] - dY.shape[2] + 1
+    return _cb(dY, X, np.zeros((dY.shape[1], X.shape[1], k)))[1:]
+""",
+        "own implementation",
+    ),
+    (
+        "delegates to nn.conv1d_backward through dynamics' namespace",
+        """
+import bpcourse.dynamics
+
+def conv1d_grad_kernel(dY, X):
+    k = X.shape[2] - dY.shape[2] + 1
+    back = getattr(bpcourse.dynamics.training.nn, "conv1d_backward")
+    return back(dY, X, np.zeros((dY.shape[1], X.shape[1], k)))[1:]
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l06_conv_grad_input"] += [
+    (
+        "delegates to nn.conv1d_backward (importlib)",
+        """
+import importlib
+
+def conv1d_grad_input(dY, K):
+    L = dY.shape[2] + K.shape[2] - 1
+    nn_ = importlib.import_module("bpcourse.nn")
+    return nn_.conv1d_backward(dY, np.zeros((dY.shape[0], K.shape[1], L)), K)[0]
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l06_rnn_step_backward"] += delegating_answers(
+    "rnn_step_backward",
+    "bpcourse.nn",
+    "rnn_step_backward",
+    "bpcourse.dynamics.training.nn.rnn_step_backward",
+    keep_solution=False,
+)
+WRONG_ANSWERS["l06_bptt"] += [
+    (
+        "delegates to nn.rnn_backward",
+        """
+import bpcourse.nn as _nn
+
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    dH = np.zeros((X.shape[0], X.shape[1], W_hh.shape[0]))
+    dH[:, -1] = dh_last
+    back = _nn.rnn_backward(dH, X, H, W_xh, W_hh)
+    grads = [back.dW_xh, back.dW_hh, back.db]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "own implementation",
+    ),
+]
+WRONG_ANSWERS["l06_review_learning_rate"] += [
+    (
+        "error_after runs dynamics.quadratic_descent",
+        """# + solution
+def error_after(k, lr, c, e0):
+    return float(getattr(dynamics, "quadratic_descent")(c, lr, steps=max(k, 1), x0=e0)[k])
+""",
+        "own implementation",
+    ),
+]
+
+RIGHT_ANSWERS = {
+    "l06_conv_grad_kernel": [
+        (
+            "tensordot per offset",
+            """
+def conv1d_grad_kernel(dY, X):
+    L_out = dY.shape[2]
+    k = X.shape[2] - L_out + 1
+    dK = np.stack([np.tensordot(dY, X[:, :, j:j + L_out], axes=([0, 2], [0, 2]))
+                   for j in range(k)], axis=2)
+    return dK, np.sum(dY, axis=(0, 2))
+""",
+        ),
+        (
+            "explicit loops",
+            """
+def conv1d_grad_kernel(dY, X):
+    N, C_out, L_out = dY.shape
+    C_in, L = X.shape[1], X.shape[2]
+    k = L - L_out + 1
+    dK = np.zeros((C_out, C_in, k))
+    for o in range(C_out):
+        for c in range(C_in):
+            for j in range(k):
+                dK[o, c, j] = np.sum(dY[:, o, :] * X[:, c, j:j + L_out])
+    return dK, dY.sum(axis=2).sum(axis=0)
+""",
+        ),
+    ],
+    "l06_conv_grad_input": [
+        (
+            "scatter loop over offsets",
+            """
+def conv1d_grad_input(dY, K):
+    N, C_out, L_out = dY.shape
+    k = K.shape[2]
+    dX = np.zeros((N, K.shape[1], L_out + k - 1))
+    for j in range(k):
+        dX[:, :, j:j + L_out] += np.einsum("not,oc->nct", dY, K[:, :, j])
+    return dX
+""",
+        ),
+        (
+            "the recipe with a helper named conv1d_backward",
+            """
+def conv1d_backward(dY, K):
+    k = K.shape[2]
+    padded = np.pad(dY, ((0, 0), (0, 0), (k - 1, k - 1)))
+    return nn.conv1d_forward(padded, np.flip(K, axis=2).swapaxes(0, 1), np.zeros(K.shape[1]))
+
+def conv1d_grad_input(dY, K):
+    return conv1d_backward(dY, K)
+""",
+        ),
+    ],
+    "l06_rnn_step_backward": [
+        (
+            "einsum",
+            """
+def rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh):
+    dz = dh * (1 - h * h)
+    return (np.einsum("nh,ih->ni", dz, W_xh), np.einsum("nh,gh->ng", dz, W_hh),
+            np.einsum("ni,nh->ih", x, dz), np.einsum("ng,nh->gh", h_prev, dz),
+            np.einsum("nh->h", dz))
+""",
+        ),
+        (
+            "the dense rule as an own helper named dense_backward",
+            """
+def dense_backward(dZ, X, W):
+    return dZ @ W.T, X.T @ dZ, dZ.sum(axis=0)
+
+def rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh):
+    dz = dh * (1 - h**2)
+    dx, dW_xh, db = dense_backward(dz, x, W_xh)
+    dh_prev, dW_hh, _ = dense_backward(dz, h_prev, W_hh)
+    return dx, dh_prev, dW_xh, dW_hh, db
+""",
+        ),
+    ],
+    "l06_bptt": [
+        (
+            "optim.clip_grad_norm for the clipping",
+            """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    sums = [np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])]
+    dh = dh_last
+    for t in reversed(range(1, X.shape[1] + 1)):
+        _, dh, *step = nn.rnn_step_backward(dh, X[:, t - 1], H[:, t - 1], H[:, t], W_xh, W_hh)
+        sums = [s + g for s, g in zip(sums, step)]
+    if max_norm is not None:
+        sums = optim.clip_grad_norm(sums, max_norm)[0]
+    return tuple(sums)
+""",
+        ),
+        (
+            "min(1, c / n) scaling",
+            """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    T = X.shape[1]
+    acc = None
+    dh = dh_last
+    for t in range(T, 0, -1):
+        out = nn.rnn_step_backward(dh, X[:, t - 1], H[:, t - 1], H[:, t], W_xh, W_hh)
+        dh = out[1]
+        acc = list(out[2:]) if acc is None else [a + g for a, g in zip(acc, out[2:])]
+    if max_norm is not None:
+        n = np.sqrt(sum(np.sum(a * a) for a in acc))
+        acc = [a * min(1.0, max_norm / n) for a in acc]
+    return acc[0], acc[1], acc[2]
+""",
+        ),
+    ],
+    "l06_gradient_ratio": [
+        (
+            "exp and log",
+            """
+import math
+def gradient_ratio(rho, T):
+    return math.exp((T - 1) * math.log(rho))
+""",
+        ),
+        (
+            "a loop",
+            """
+def gradient_ratio(rho, T):
+    r = 1.0
+    for _ in range(T - 1):
+        r *= rho
+    return r
+""",
+        ),
+    ],
+    "l06_fd_forward_passes": [
+        (
+            "weights and biases counted separately",
+            """
+def fd_forward_passes(layer_sizes):
+    weights = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
+    biases = sum(layer_sizes[1:])
+    return 2 * (weights + biases)
+""",
+        ),
+        (
+            "numpy dot",
+            """
+def fd_forward_passes(layer_sizes):
+    s = np.array(layer_sizes)
+    return int(2 * (np.dot(s[:-1] + 1, s[1:])))
+""",
+        ),
+    ],
+    "l06_review_chain_rule": [
+        ("letters with spaces around", 'review_node = " b "\nreview_reuse = "c"\n'),
+        ("upper-case strings lowered", 'review_node = "B".lower()\nreview_reuse = "C".lower()\n'),
+    ],
+    "l06_review_gradient_descent": [
+        ("a list", 'review_roles = "b"\nw_next = [0.95, 0.5]\n'),
+        (
+            "exact SymPy numbers",
+            """
+import sympy as sp
+review_roles = "b"
+w_next = np.array([sp.Rational(19, 20), sp.Rational(1, 2)])
+""",
+        ),
+    ],
+    "l06_review_learning_rate": [
+        (
+            "a loop",
+            """
+def error_after(k, lr, c, e0):
+    e = e0
+    for _ in range(k):
+        e = e - lr * c * e
+    return e
+
+regimes = {0.05: "slow", 0.5: "fastest", 0.8: "oscillating", 1.2: "diverging"}
+""",
+        ),
+        (
+            "labels computed from the factor",
+            """
+def error_after(k, lr, c, e0):
+    return float(e0 * pow(1 - lr * c, k))
+
+def _label(lr, c=2.0):
+    f = 1 - lr * c
+    return ("fastest" if abs(f) < 1e-12 else "slow" if 0 < f < 1
+            else "oscillating" if -1 < f < 0 else "diverging")
+
+regimes = {lr: _label(lr) for lr in (0.05, 0.5, 0.8, 1.2)}
+""",
+        ),
+    ],
+}

@@ -1,0 +1,70 @@
+"""The digit explorer driven in plain pytest: set a control, the picture changes, bad options
+are refused, nothing escapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bpcourse import cnn, widgets
+from bpcourse.explorer_vision import digit_explorer
+from bpcourse.realdata import load_digits
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def explorer() -> widgets.Explorer:
+    X, y = load_digits()
+    model = cnn.DigitCNN.init(seed=0)
+    return digit_explorer(model, X[:20], y[:20], index=3)
+
+
+def _png(e: widgets.Explorer) -> bytes:
+    return bytes(e.image.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("digit", 7), ("blank patch", True), ("patch row", 2), ("patch column", 4), ("digit", 0)],
+)
+def test_each_control_redraws(explorer, name, value) -> None:
+    before, count = _png(explorer), explorer.n_updates
+    explorer.controls[name].value = value
+    assert explorer.n_updates == count + 1
+    assert explorer.last_error is None, explorer.message.value
+    assert _png(explorer).startswith(PNG) and _png(explorer) != before
+
+
+def test_controls(explorer) -> None:
+    assert explorer.controls["digit"].max == 19
+    assert (explorer.controls["patch row"].min, explorer.controls["patch row"].max) == (0, 6)
+    assert widgets.digit_explorer is digit_explorer  # the face re-exports it
+
+
+def test_the_patch_moves_only_when_blanking() -> None:
+    X, y = load_digits()
+    e = digit_explorer(cnn.DigitCNN.init(seed=0), X[:5], y[:5])
+    plain = _png(e)
+    e.controls["patch row"].value = 0  # not blanking: the same picture
+    assert _png(e) == plain and e.last_error is None
+    e.controls["blank patch"].value = True
+    assert _png(e) != plain
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "fragment"),
+    [
+        ({"model": "net"}, TypeError, "model:"),
+        ({"index": 50}, ValueError, "index:"),
+        ({"y": np.zeros(20)}, ValueError, "y:"),
+        ({"X": np.zeros((20, 1, 7, 7))}, ValueError, "X:"),
+    ],
+)
+def test_bad_options_raise(kwargs, error, fragment) -> None:
+    X, y = load_digits()
+    args = {"model": cnn.DigitCNN.init(seed=0), "X": X[:20], "y": y[:20]}
+    args.update(kwargs)
+    with pytest.raises(error) as info:
+        digit_explorer(**args)
+    assert fragment in str(info.value)
