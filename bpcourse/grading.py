@@ -403,6 +403,11 @@ def _python_functions(ref: Any) -> list[types.FunctionType]:
         return [f for g in (ref.fget, ref.fset) if g is not None for f in _python_functions(g)]
     if _isinstance(ref, types.MethodType):
         ref = ref.__func__
+    if not _isinstance(ref, types.FunctionType) and callable(ref):
+        # a callable registry entry (e.g. an initialisation): its class's __call__ does the work
+        call = vars(type(ref)).get("__call__")
+        if _isinstance(call, types.FunctionType):
+            ref = call
     out: list[types.FunctionType] = []
     seen = 0
     while _isinstance(ref, types.FunctionType) and seen < 10:

@@ -661,3 +661,44 @@ regimes = {lr: _label(lr) for lr in (0.05, 0.5, 0.8, 1.2)}
         ),
     ],
 }
+
+# named message for the time index of X (H has T + 1 states, X only T inputs)
+WRONG_ANSWERS["l06_bptt"] += [
+    (
+        "X[:, t] where X[:, t - 1] is meant",
+        """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    grads = [np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])]
+    dh = dh_last
+    for t in range(X.shape[1], 0, -1):
+        _, dh, *step = nn.rnn_step_backward(dh, X[:, t], H[:, t - 1], H[:, t], W_xh, W_hh)
+        grads = [g + s for g, s in zip(grads, step)]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "Check the indices",
+    ),
+    (
+        "X[t] picks an example, not a time step",
+        """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    grads = [np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])]
+    dh = dh_last
+    for t in range(X.shape[1], 0, -1):
+        _, dh, *step = nn.rnn_step_backward(dh, X[t - 1], H[:, t - 1], H[:, t], W_xh, W_hh)
+        grads = [g + s for g, s in zip(grads, step)]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "Check the indices",
+    ),
+]
+WRONG_ANSWERS["l06_review_gradient_descent"] += [
+    (
+        "w_next a plain number",
+        'review_roles = "b"\nw_next = 0.95\n',
+        "expected a numpy array of two numbers",
+    ),
+]
