@@ -41,8 +41,8 @@ from bpcourse._validate import (
     check_shape,
     describe,
 )
+from bpcourse.nn.pool import maxpool2d_backward, maxpool2d_forward
 from bpcourse.optim import Adam
-from bpcourse.pool import maxpool2d_backward, maxpool2d_forward
 
 __all__ = [
     "CNNTrace",
