@@ -509,7 +509,8 @@ __all__ = ["digit_explorer"]
 
 
 def digit_explorer(model: DigitCNN, X: Any, y: Any, index: int = 0) -> Explorer:
-    """Saliency and kernel responses of a trained :class:`~bpcourse.dynamics.DigitCNN`, digit by digit.
+    """Saliency and kernel responses of a trained :class:`~bpcourse.dynamics.DigitCNN`, digit
+    by digit.
 
     Args:
         model: the trained network.
