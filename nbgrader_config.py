@@ -107,10 +107,13 @@ c.LateSubmissionPlugin.penalty_method = "none"
 # --- Feedback --------------------------------------------------------------------------------
 # Feedback shows the tests a student could see, never the hidden ones. ClearHiddenTests removes
 # the hidden lines from the source, but a failing hidden assert would still quote its line in
-# the traceback; ShortenHiddenTracebacks (which must come first) keeps only the message.
+# the traceback; ShortenHiddenTracebacks (which must come first) keeps only the message, and
+# drops whatever else such a cell printed. ClearHiddenTestCells is nbgrader's ClearHiddenTests
+# for test cells only: nbgrader's own fails the whole feedback of a student whose answer
+# contains the text of the hidden-test markers.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "bpcourse.autograde.preprocessors.ShortenHiddenTracebacks",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "bpcourse.autograde.preprocessors.ClearHiddenTestCells",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

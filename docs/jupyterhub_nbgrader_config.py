@@ -50,5 +50,6 @@ c.CourseDirectory.root = "/home/instructor/bpcourse"
 c.CourseDirectory.db_url = "sqlite:////home/instructor/bpcourse/gradebook.db"  # [adjust]
 
 # Student ids are hub user names. Add the roster once, so that `bpcourse grade` also lists
-# students who submitted nothing: `nbgrader db student import roster.csv` (columns id,
-# first_name, last_name, email) or formgrader's "Manage Students" page.
+# students who submitted nothing (and grades no folder of someone not on it): `nbgrader db
+# student import roster.csv` (columns id, first_name, last_name, email) or formgrader's
+# "Manage Students" page.

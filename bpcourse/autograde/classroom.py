@@ -14,6 +14,10 @@ wraps nbgrader's own API (same course directory, same gradebook) to answer them:
 - a student whose grading fails keeps no earlier automatic score (it is reset to zero; manual
   grades are kept), so a stale full mark cannot survive a broken resubmission;
 - the result is a table of student, score, status and reason, also written as CSV;
+- ``autograded/<student>`` and ``feedback/<student>`` are written into real folders: a
+  symbolic link there is removed first (never written through) and reported;
+- once the gradebook has a roster (its students), a folder of ``submitted/`` belonging to no
+  one on it is not graded but reported (a typo, or a folder that appeared in an earlier run);
 - every kernel runs in the grading sandbox (:mod:`bpcourse.autograde.sandbox`): a machine
   where it cannot be built is refused with the reason, unless the instructor explicitly grades
   without it (``sandboxed=False``, ``bpcourse grade --unsandboxed``), which every result and
@@ -504,8 +508,8 @@ def _reset_auto_scores(api: Any, assignment: str, student: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _students(api: Any, assignment: str) -> tuple[dict[str, Path], list[str]]:
-    """Submission folders by student, and gradebook students without a folder."""
+def _students(api: Any, assignment: str) -> tuple[dict[str, Path], list[str], list[str]]:
+    """Submission folders by student, gradebook students without a folder, the roster."""
     submitted = Path(api.coursedir.format_path(api.coursedir.submitted_directory, ".", "."))
     folders = {}
     if submitted.is_dir():
@@ -515,7 +519,7 @@ def _students(api: Any, assignment: str) -> tuple[dict[str, Path], list[str]]:
                 folders[student_dir.name] = folder
     with _gradebook(api) as gb:
         roster = [s.id for s in gb.students]
-    return folders, sorted(s for s in roster if s not in folders)
+    return folders, sorted(s for s in roster if s not in folders), sorted(roster)
 
 
 def grade_assignment(
@@ -557,12 +561,12 @@ def grade_assignment(
     overrides, sandbox = _sandbox_overrides(root, overrides, sandboxed)
     api = course_api(root, overrides)
     notebooks = _expected_notebooks(api, assignment)
-    folders, absent = _students(api, assignment)
+    folders, absent, roster = _students(api, assignment)
     if students is not None:
         wanted = list(dict.fromkeys(students))
         absent = [s for s in wanted if s not in folders]
         folders = {s: f for s, f in folders.items() if s in wanted}
-    batch = _Batch(api, assignment, notebooks, folders)
+    batch = _Batch(api, assignment, notebooks, folders, roster)
     results: dict[str, SubmissionResult] = {}
 
     def done(result: SubmissionResult) -> None:
@@ -655,9 +659,15 @@ class _Batch:
     """The state of one grading run: expected notebooks, snapshot, and per-student steps."""
 
     def __init__(
-        self, api: Any, assignment: str, notebooks: Sequence[str], folders: dict[str, Path]
+        self,
+        api: Any,
+        assignment: str,
+        notebooks: Sequence[str],
+        folders: dict[str, Path],
+        roster: Sequence[str] = (),
     ) -> None:
         self.api = api
+        self.roster = set(roster)
         self.assignment = assignment
         self.notebooks = list(notebooks)
         self.folders = folders
@@ -670,12 +680,20 @@ class _Batch:
         """The result so far: FAILED with a reason, or GRADED-to-be with notes."""
         folder = self.folders[student]
         start = time.perf_counter()
+        if self.roster and student not in self.roster:
+            stranger = (
+                f"not on the roster: no student {student!r} in the gradebook (a typo, or a "
+                "folder that appeared during an earlier run?); if it is a student's, add them "
+                f"(nbgrader db student add {student}) and grade again"
+            )
+            return SubmissionResult(student, self.assignment, FAILED, reason=stranger)
         reason, notes = precheck_submission(folder, self.notebooks)
         result = SubmissionResult(student, self.assignment, GRADED, notes=notes)
         result.seconds = time.perf_counter() - start
         if reason is not None:
             result.status, result.reason = FAILED, reason
             return result
+        result.notes.extend(self._remove_links(student))
         for name in self.notebooks:
             path, release = folder / f"{name}.ipynb", self.release_dir / f"{name}.ipynb"
             if path.is_file():
@@ -684,6 +702,24 @@ class _Batch:
                     result.notes.append(note)
                 result.notes.extend(_edited_read_only_notes(path, release))
         return result
+
+    def _remove_links(self, student: str) -> list[str]:
+        """Remove symbolic links where this student's graded copy and feedback will be written.
+
+        nbgrader would write (and, with ``force``, first delete) through them: a link
+        ``autograded/<student>`` to ``solutions/`` would cost the instructor that folder.
+        """
+        coursedir, notes = self.api.coursedir, []
+        for step in (coursedir.autograded_directory, coursedir.feedback_directory):
+            inner = Path(coursedir.format_path(step, student, self.assignment))
+            for path in (inner.parent, inner):
+                if path.is_symlink():
+                    target = os.readlink(path)
+                    path.unlink()
+                    rel = path.relative_to(coursedir.root).as_posix()
+                    notes.append(f"{rel} was a symbolic link (to {target}); removed")
+                    break
+        return notes
 
     def finish(
         self, result: SubmissionResult, outcome: dict[str, Any] | None, restore: bool = True
@@ -704,7 +740,7 @@ class _Batch:
                     result.notes.extend(_notebook_notes(autograded / f"{name}.ipynb"))
             else:
                 result.status, result.reason = FAILED, _failure_reason(outcome)
-        if result.status == FAILED:
+        if result.status == FAILED and (not self.roster or student in self.roster):
             _reset_auto_scores(api, self.assignment, student)
         if restore:
             for owner, files in self.snapshot.restore_changes().items():

@@ -133,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed-home", default=None, help="copy this folder's files into $HOME first"
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="send the kernel's own standard output and error to /dev/null (not the terminal)",
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the kernel command")
     return parser
 
@@ -162,6 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.close(devnull)
     sys.stdout.flush()
     sys.stderr.flush()
+    if args.quiet:  # what a sandboxed submission writes to fd 1 or 2 must not reach a terminal
+        sink = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(sink, 1)
+        os.dup2(sink, 2)
+        os.close(sink)
     os.execvp(command[0], command)
     return 1  # pragma: no cover - execvp does not return
 

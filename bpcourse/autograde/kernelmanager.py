@@ -116,12 +116,24 @@ class LimitedKernelManager(AsyncKernelManager):
     def _make_runtime_dir(self) -> str:
         root = self.runtime_root or None
         path = tempfile.mkdtemp(prefix="bpcourse-kernel-", dir=root)
-        os.chmod(path, 0o700)
         if os.geteuid() == 0:
-            os.chown(
-                path, sandboxing.NOBODY, sandboxing.NOBODY
-            )  # the kernel makes its sockets here
+            # owned by root; the kernel's group may enter it, and add its sockets while it is
+            # unsealed: a kernel free to write here could fill the grader's disk
+            os.chown(path, 0, sandboxing.NOBODY)
         return path
+
+    def _set_runtime_mode(self, sealed: bool) -> None:
+        if self._runtime is not None and os.geteuid() == 0:
+            os.chmod(self._runtime, 0o710 if sealed else 0o730)
+
+    def seal_runtime(self) -> None:
+        """Forbid the running kernel to create files in its runtime folder.
+
+        Called once the kernel answers (it has made its sockets by then): the folder is bound
+        writable into the sandbox and lies on the grader's disk, so a submission must not be
+        able to fill it. Only when grading as root (otherwise the kernel owns the folder).
+        """
+        self._set_runtime_mode(sealed=True)
 
     async def _async_pre_start_kernel(self, **kw: Any) -> Any:
         if self._runtime is None:  # a first start (a restart keeps the runtime folder)
@@ -131,6 +143,7 @@ class LimitedKernelManager(AsyncKernelManager):
                 self.transport = "ipc"
                 self.ip = os.path.join(self._runtime, "kernel")
                 self.connection_file = os.path.join(self._runtime, "kernel.json")
+        self._set_runtime_mode(sealed=False)  # a new kernel makes new sockets
         return await super()._async_pre_start_kernel(**kw)
 
     @property
@@ -170,13 +183,14 @@ class LimitedKernelManager(AsyncKernelManager):
         launcher += self.launcher_arguments()
         if self._backend is None or self._runtime is None:
             return [*launcher, "--", *cmd]
-        if os.geteuid() == 0:
-            os.chown(self.connection_file, sandboxing.NOBODY, sandboxing.NOBODY)
+        if os.geteuid() == 0:  # readable by the kernel's group, writable by root only
+            os.chown(self.connection_file, 0, sandboxing.NOBODY)
+            os.chmod(self.connection_file, 0o640)
         launch = dict(self._launch_args or {})
         workdir = os.path.abspath(str(launch.get("cwd") or os.getcwd()))
         env = launch.get("env") or os.environ
         seed = _font_cache_dir()
-        inner = [*launcher, f"--copy-from={sandboxing.STAGING}"]
+        inner = [*launcher, f"--copy-from={sandboxing.STAGING}", "--quiet"]
         if seed:
             inner.append(f"--seed-home={sandboxing.SEED}")
         spec = sandboxing.SandboxSpec(

@@ -274,6 +274,14 @@ def attacks(port: int, control: str) -> list[Attack]:
             _report("plant in /tmp", lambda: Path("{PLANTED_TMP}").write_text("planted"))
             _report("plant in the working folder", lambda: Path("planted.txt").write_text("x"))
             _report("link to solutions/", lambda: os.symlink(_course / "solutions", "solutions"))
+
+            def _beside_sockets():
+                from ipykernel import get_connection_file
+                folder = Path(get_connection_file()).parent
+                (folder / "fill.bin").write_bytes(b"x" * 2**20)
+                return str(folder)
+
+            _report("file beside the kernel's sockets", _beside_sockets)
             """,
         ),
         Attack(

@@ -286,6 +286,27 @@ def test_cli_grade_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         classroom.course_api(tmp_path / "nowhere")
 
 
+def test_hidden_tests_are_cleared_from_test_cells_only() -> None:
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    from bpcourse.autograde.preprocessors import ClearHiddenTestCells
+
+    test = nbformat.v4.new_code_cell(
+        "check(f)\n### BEGIN HIDDEN TESTS\nassert f(2) == 5\n### END HIDDEN TESTS\n"
+    )
+    test.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False,
+                                 "locked": True, "schema_version": 3}  # fmt: skip
+    answer = nbformat.v4.new_code_cell("def f(x):\n    return 5  # ### BEGIN HIDDEN TESTS?\n")
+    answer.metadata["nbgrader"] = {"grade": False, "grade_id": "a", "solution": True,
+                                   "locked": False, "schema_version": 3}  # fmt: skip
+    nb = nbformat.v4.new_notebook(cells=[test, answer])
+    with pytest.raises(RuntimeError):  # nbgrader's own step: no feedback for this student
+        ClearHiddenTests().preprocess(nbformat.from_dict(nb), {})
+    out, _ = ClearHiddenTestCells().preprocess(nb, {})
+    assert "assert f(2) == 5" not in out.cells[0].source and "check(f)" in out.cells[0].source
+    assert out.cells[1].source == answer.source
+
+
 # ---------------------------------------------------------------------------------------------
 # The course's configuration
 # ---------------------------------------------------------------------------------------------
@@ -308,7 +329,8 @@ def test_production_grading_config() -> None:
     assert "nbgrader.preprocessors.SaveAutoGrades" in autograde
     feedback = c.GenerateFeedback.preprocessors
     shorten = feedback.index("bpcourse.autograde.preprocessors.ShortenHiddenTracebacks")
-    assert shorten < feedback.index("nbgrader.preprocessors.ClearHiddenTests")
+    clear = feedback.index("bpcourse.autograde.preprocessors.ClearHiddenTestCells")
+    assert shorten < clear and "nbgrader.preprocessors.ClearHiddenTests" not in feedback
     for name in [c.Execute.kernel_manager_class, *sanitize, *autograde, *feedback]:
         assert import_item(name)
 

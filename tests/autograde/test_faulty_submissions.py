@@ -147,6 +147,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     with _gradebook(course) as gb:
         gb.update_or_create_assignment(LESSON, duedate=DUE)
         gb.update_or_create_student(NO_SHOW)
+        for case in CASES:  # the roster: a folder of someone not on it would not be graded
+            gb.update_or_create_student(case.student)
     for case in CASES:
         folder = course / "submitted" / case.student / LESSON
         folder.mkdir(parents=True)

@@ -250,6 +250,11 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
     listener = Listener()
     attacks = hc.attacks(listener.port, CONTROL)
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="bpcourse") as gb:
+        for attack in attacks:  # on the roster, like the control and the blank students
+            gb.update_or_create_student(attack.student)
     for attack in attacks:
         _submit(course, attack.student, hc.notebook(LESSON, attack))
     secret = f"secret-{os.getpid()}-{time.time_ns()}"
@@ -366,6 +371,12 @@ def test_feedback_of_a_hooked_kernel_shows_no_hidden_test(run: Run) -> None:
     text = html.unescape(page)
     leaked = [ln for ln in hidden if ln in text]
     assert not leaked, f"hidden test lines in the feedback: {leaked[:2]}"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the kernel owns its runtime folder unless root")
+def test_a_kernel_cannot_add_files_beside_its_sockets(run: Run) -> None:
+    lines = _attack_lines(run, "attack_disk")
+    assert any("beside the kernel's sockets: blocked (PermissionError" in ln for ln in lines), lines
 
 
 def test_report_names_the_sandbox(run: Run) -> None:

@@ -78,6 +78,20 @@ class ResilientExecute(Execute):
                     self._guard_from[index] = names
         return super().preprocess(nb, resources, km)
 
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        self._seal_runtime()
+        return kc
+
+    # nbclient binds the synchronous name to its own coroutine: rebind it to this one
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
+    def _seal_runtime(self) -> None:
+        """Once the kernel answers, it may create no more files where its sockets are."""
+        seal = getattr(self.km, "seal_runtime", None)
+        if callable(seal):
+            seal()
+
     # -- per cell ------------------------------------------------------------------------------
 
     def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> Any:
@@ -228,6 +242,7 @@ class ResilientExecute(Execute):
         assert self.km is not None and self.kc is not None
         await ensure_async(self.km.restart_kernel(now=True))
         await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
+        self._seal_runtime()
         self._guarded.clear()
         for j in range(index):
             cell = self.nb.cells[j]
