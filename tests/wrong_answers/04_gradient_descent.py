@@ -554,3 +554,6 @@ def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
 """,
     ),
 ]
+
+
+WRONG_ANSWERS["l04_adam_step"] += delegating_answers("adam_step", "bpcourse.optim", "adam_step")
