@@ -26,7 +26,8 @@ Environment (defaults in brackets):
 - ``BPCOURSE_HUB_PORTS`` [8081,8001,9999]: the hub's API, the proxy's API and the formgrader
   service's local ports.
 - ``BPCOURSE_COURSE_ROOT``, ``BPCOURSE_EXCHANGE``, ``BPCOURSE_DB_URL``: passed on to every
-  server for ``deploy/nbgrader_config.py``.
+  server for ``deploy/nbgrader_config.py`` (and ``JUPYTER_CONFIG_PATH``, if set, to find it
+  elsewhere than ``/etc/jupyter``).
 """
 
 import grp
@@ -77,7 +78,8 @@ c.Spawner.cmd = [os.path.join(ENV, "bin", "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-_passed = ["BPCOURSE_COURSE_ROOT", "BPCOURSE_EXCHANGE", "BPCOURSE_DB_URL"]
+# JUPYTER_CONFIG_PATH: where nbgrader_config.py is when it is not in /etc/jupyter (the tests).
+_passed = ["BPCOURSE_COURSE_ROOT", "BPCOURSE_EXCHANGE", "BPCOURSE_DB_URL", "JUPYTER_CONFIG_PATH"]
 c.Spawner.environment = {
     "PATH": f"{os.path.join(ENV, 'bin')}:/usr/local/bin:/usr/bin:/bin",
     **{name: os.environ[name] for name in _passed if name in os.environ},
