@@ -60,8 +60,12 @@ $(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
 		cd $(VENV)/mathjax && npm ci --no-audit --no-fund --silent && touch node_modules/mathjax-full/package.json; \
 	else echo "npm not found: the maths-rendering test will be skipped"; fi
 
+# Two pytest-xdist workers (the course's machines have two cores); tests that share a module
+# fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP) $(MATHJAX)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lessons: $(STAMP)
 	$(BIN)/python -m bpcourse.autograde.cli release-all

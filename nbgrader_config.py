@@ -43,6 +43,16 @@ c.Execute.extra_arguments = ["--InteractiveShell.xmode=Plain", "--IPKernelApp.lo
 # driving the grading machine out of memory; standard input is /dev/null, so neither input()
 # (no stdin channel either) nor sys.stdin.read() waits for a keyboard.
 c.Execute.kernel_manager_class = "bpcourse.autograde.kernelmanager.LimitedKernelManager"
+# Every grading kernel runs in the grading sandbox (bpcourse/autograde/sandbox.py): its own
+# mount, PID and network namespaces, as the user nobody, seeing only the system's software, the
+# Python environment and the bpcourse package (read-only) and a 64 MiB in-memory copy of its own
+# notebook's folder. Solutions, hidden tests, the gradebook, this file, other students' work and
+# home directories are not there; there is no network; every process the notebook started ends
+# with its kernel. "auto" uses it wherever bubblewrap (or util-linux unshare) can build it and
+# warns otherwise, so a learner's Validate button works on any machine; `bpcourse grade` always
+# requires it and refuses to grade without it unless given --unsandboxed.
+c.LimitedKernelManager.sandbox = "auto"
+c.LimitedKernelManager.workdir_size_mb = 64
 # A lesson kernel, with the thread cap below, peaks near 0.5 GiB of address space (0.2 GiB
 # resident) in every lesson; 3 GiB leaves room for clumsy but honest answers and stops a
 # runaway allocation long before it threatens the grading machine.

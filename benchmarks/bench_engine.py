@@ -108,8 +108,10 @@ def time_pair(
     """Times of ``repeats`` runs of ``ours()`` and of ``reference()``, run alternately.
 
     Which of the two goes first alternates too; each gets one warm-up run. The graph a run
-    returns is released after its timer stops: freeing it is not timed. With the garbage
-    collector off, it is run between timed runs so that memory does not pile up.
+    returns is released after its timer stops: freeing it is not timed. The garbage collector
+    runs between timed runs (not timed), so that the next run starts with no garbage left
+    from the previous one: with the collector on, a run still pays for the collections its
+    own allocations trigger, and with it off memory does not pile up.
     """
     funcs = [ours] if reference is None else [ours, reference]
     for fn in funcs:
@@ -122,8 +124,10 @@ def time_pair(
             root = funcs[k]()
             times[k].append(time.perf_counter() - start)
             del root
-            if not gc.isenabled():
-                gc.collect()
+            # Free the graph before the next timed run, also with the collector on: a graph
+            # kept alive by reference cycles (micrograd's closures) would otherwise be
+            # collected during the next run, which may be the other engine's.
+            gc.collect()
     return times[0], (times[1] if reference is not None else None)
 
 

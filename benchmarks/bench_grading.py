@@ -10,6 +10,10 @@ the time per submission, and how many scores match the score expected from the a
 (exercises are assumed independent: a mismatch means a later test depends on an earlier
 answer).
 
+By default the class is graded four times, each in a fresh scratch course: one submission at
+a time and two at a time (``--jobs 2``), each without and with the grading sandbox, and the
+time ratio sandboxed / without is printed for both (the course promises at most 1.2x).
+
 ``--per-lesson`` first grades one perfect submission of every lesson and reports the time it
 took and its slowest cell, next to the per-cell timeout.
 
@@ -134,9 +138,20 @@ def main(argv: list[str] | None = None) -> int:
         else (ids[0] if ids else None),
     )
     parser.add_argument("--students", type=int, default=50)
-    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        action="append",
+        help="submissions graded at once (repeatable; default: 1 and 2)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-lesson", action="store_true", help="also time every lesson once")
+    parser.add_argument(
+        "--sandbox",
+        choices=["compare", "on", "off"],
+        default="compare",
+        help="grade with the grading sandbox, without it, or both (default) and print the ratio",
+    )
     args = parser.parse_args(argv)
     if not args.lesson:
         print("no lesson in solutions/")
@@ -144,20 +159,44 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s)")
     if args.per_lesson:
         per_lesson(ids)
-    print(f"\n{args.students} generated submissions of {args.lesson}, jobs={args.jobs}:")
+    modes = {"compare": [False, True], "on": [True], "off": [False]}[args.sandbox]
+    ok = True
+    for jobs in args.jobs or [1, 2]:
+        totals = {}
+        for sandboxed in modes:
+            label = "sandboxed" if sandboxed else "without the sandbox"
+            what = f"{args.students} generated submissions of {args.lesson}"
+            print(f"\n{what}, jobs={jobs}, {label}:")
+            total, good = grade_class(args.lesson, args.students, args.seed, jobs, sandboxed)
+            totals[sandboxed] = total
+            ok = ok and good
+        if len(totals) == 2:
+            ratio = totals[True] / totals[False]
+            print(
+                f"\njobs={jobs}: sandboxed / without = {totals[True]:.1f} s / "
+                f"{totals[False]:.1f} s = {ratio:.2f}x (bound: 1.2x)"
+            )
+    return 0 if ok else 1
+
+
+def grade_class(
+    lesson: str, students: int, seed: int, jobs: int, sandboxed: bool
+) -> tuple[float, bool]:
+    """Grade a generated class in a fresh scratch course; print the report, return the time."""
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
-        course = scratch_course(Path(tmp), [args.lesson])
+        course = scratch_course(Path(tmp), [lesson])
         expected = {}
-        for student, nb, score in make_class(args.lesson, args.students, args.seed):
-            submit(course, args.lesson, student, nb)
+        for student, nb, score in make_class(lesson, students, seed):
+            submit(course, lesson, student, nb)
             expected[student] = score
         start = time.perf_counter()
-        results = classroom.grade_assignment(course, args.lesson, jobs=args.jobs)
+        results = classroom.grade_assignment(course, lesson, jobs=jobs, sandboxed=sandboxed)
         total = time.perf_counter() - start
     seconds = [r.seconds for r in results]
     graded = [r for r in results if r.status == classroom.GRADED]
     match = sum(r.score == expected[r.student] for r in graded)
     scores = [r.score for r in graded if r.score is not None]
+    print(f"  sandbox        {results[0].sandbox if results else '-'}")
     print(f"  total          {total:7.1f} s")
     wall = total / len(results)
     each = f"median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s"
@@ -167,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if scores:
         spread = f"min {min(scores):g}, median {statistics.median(scores):g}, max {max(scores):g}"
         print(f"  scores: {spread}")
-    return 0 if len(graded) == len(results) else 1
+    return total, len(graded) == len(results)
 
 
 if __name__ == "__main__":

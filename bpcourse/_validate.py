@@ -10,6 +10,7 @@ The messages are meant for learners: they never leak a numpy broadcasting error.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -116,13 +117,26 @@ def _is_real_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def check_finite_number(name: str, value: Any) -> float:
-    """Return ``value`` as a float after checking it is a finite real number."""
-    if not _is_real_number(value):
-        raise TypeError(f"{name}: expected a real number, got {describe(value)}")
-    out = float(value)
-    if not np.isfinite(out):
-        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+def check_finite_number(name: str, value: Any, *, hint: str = "") -> float:
+    """Return ``value`` as a float after checking it is a finite real number.
+
+    ``hint`` is appended to the message of a wrong type (for example how to fix it). An
+    integer too large for a float64 (``10**400``) is a ValueError like any infinite value.
+    """
+    if isinstance(value, float):  # the common case first (includes numpy.float64)
+        out = float(value)
+    elif not _is_real_number(value):
+        raise TypeError(f"{name}: expected a finite real number, got {describe(value)}{hint}")
+    else:
+        try:
+            out = float(value)
+        except OverflowError:
+            raise ValueError(
+                f"{name}: expected a finite real number, got {describe(value)}, "
+                "too large for a float64"
+            ) from None
+    if not math.isfinite(out):
+        raise ValueError(f"{name}: expected a finite real number, got {out!r}")
     return out
 
 

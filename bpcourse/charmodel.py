@@ -14,7 +14,8 @@ for the recurrent weights and the gradient of every $e_t$, and the embedding's b
 of every time they were looked up).
 
 The model follows the course's parameter protocol (``named_parameters``, ``parameters``,
-``with_parameters``, ``loss``, ``gradients``).
+``with_parameters``, ``loss``, ``gradients``): :func:`bpcourse.gradcheck.check_model_gradients`
+checks it with ``loss="softmax_cross_entropy"``.
 """
 
 from __future__ import annotations
@@ -176,12 +177,17 @@ class CharRNN:
         E, W_xh, W_hh, b, W_hy, c = new
         return CharRNN(E, W_xh, W_hh, b, W_hy, c)
 
-    def loss(self, X: Any, Y: Any) -> Any:
-        """Cross-entropy over time of the next-character predictions."""
+    def loss(self, X: Any, Y: Any, loss: str = "softmax_cross_entropy") -> Any:
+        """Cross-entropy over time of the next-character predictions (``loss`` names it for
+        the protocol; the model has only this one)."""
+        check_choice("loss", loss, ("softmax_cross_entropy",))
         return self.backprop(X, Y, backward=False).loss
 
-    def gradients(self, X: Any, Y: Any) -> tuple[Any, list[Array]]:
+    def gradients(
+        self, X: Any, Y: Any, loss: str = "softmax_cross_entropy"
+    ) -> tuple[Any, list[Array]]:
         """``(loss, [dE, dW_xh, dW_hh, db, dW_hy, dc])`` by backpropagation through time."""
+        check_choice("loss", loss, ("softmax_cross_entropy",))
         trace = self.backprop(X, Y)
         return trace.loss, trace.grads
 

@@ -258,7 +258,8 @@ def train_val_split(
     if stratify:
         if y_arr.ndim != 1 or not np.issubdtype(y_arr.dtype, np.integer):
             raise ValueError(
-                f"y: stratify=True needs integer class labels of shape (N,), got {describe(y_arr)}"
+                f"y: expected integer class labels of shape (N,) with stratify=True, "
+                f"got {describe(y_arr)}"
             )
         val_idx = []
         for cls in np.unique(y_arr):
@@ -303,7 +304,10 @@ def standardize(
     X_arr = as_array("X", X, ndim=2)
     n_features = X_arr.shape[1]
     if (mean is None) != (std is None):
-        raise ValueError("mean, std: pass both (to reuse a fit) or neither (to fit on X)")
+        given = "mean only" if std is None else "std only"
+        raise ValueError(
+            f"mean, std: expected both (to reuse a fit) or neither (to fit on X), got {given}"
+        )
     if mean is None:
         mu = X_arr.mean(axis=0)
         sigma = X_arr.std(axis=0)
@@ -372,7 +376,7 @@ def _sine(seed: int = 0, **kw: Any) -> Dataset:
 
 def _iris(seed: int = 0, **kw: Any) -> Dataset:
     if kw:
-        raise TypeError(f"iris: takes no options (it is a fixed data set), got {sorted(kw)}")
+        raise TypeError(f"iris: expected no options (a fixed data set), got {sorted(kw)}")
     _check_seed(seed)
     X, y = load_iris()
     return Dataset("iris", X, y, "classification", 3)

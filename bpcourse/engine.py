@@ -43,11 +43,10 @@ Numerical behaviour, chosen on purpose:
 from __future__ import annotations
 
 import math
-import numbers
 import sys
 from typing import Any
 
-from bpcourse._validate import describe
+from bpcourse._validate import check_finite_number, describe
 
 __all__ = [
     "Value",
@@ -63,26 +62,10 @@ _EXP_MAX = math.log(1.7976931348623157e308)
 
 def _check_real(name: str, value: Any) -> float:
     """Return ``value`` as a float after checking that it is a finite real number."""
-    if isinstance(value, float):  # the common case first (includes numpy.float64)
-        out = float(value)
-    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
-        hint = ""
-        if isinstance(value, Value):
-            hint = "; a Value is already a graph node, use it directly"
-        raise TypeError(
-            f"{name}: expected a finite real number (int or float), got {describe(value)}{hint}"
-        )
-    else:
-        try:
-            out = float(value)
-        except OverflowError:
-            raise ValueError(
-                f"{name}: expected a finite real number, got {describe(value)}, "
-                "too large for a float64"
-            ) from None
-    if not math.isfinite(out):
-        raise ValueError(f"{name}: expected a finite real number, got {out!r}")
-    return out
+    if type(value) is float and math.isfinite(value):  # the hot path of every operation
+        return value
+    hint = "; a Value is already a graph node, use it directly" if isinstance(value, Value) else ""
+    return check_finite_number(name, value, hint=hint)
 
 
 def _as_operand(other: Any) -> Value | float:
@@ -90,6 +73,35 @@ def _as_operand(other: Any) -> Value | float:
     if isinstance(other, Value):
         return other
     return _check_real("other", other)
+
+
+_new = object.__new__
+
+
+def _node(data: float, prev: tuple[Value, ...], op: str, local: tuple[float, ...]) -> Value:
+    """A new graph node, made without ``Value.__init__`` (whose checks are for leaves only)."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._prev = prev
+    out._op = op
+    out._local = local
+    return out
+
+
+def _constant(x: Any) -> Value:
+    """A leaf for a number operand such as the 2 of ``2 * a``, checked like ``Value(x)``."""
+    if type(x) is not float or not math.isfinite(x):
+        x = _check_real("other", x)
+    out = _new(Value)
+    out.data = x
+    out.grad = 0.0
+    out.label = ""
+    out._prev = ()
+    out._op = ""
+    out._local = ()
+    return out
 
 
 def _power_slope(x: float, n: float) -> float:
@@ -157,16 +169,31 @@ class Value:
 
     # ------------------------------------------------------------------ primitive operations
     def __add__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(_check_real("other", other))
+        other = other if isinstance(other, Value) else _constant(other)
         data = self.data + other.data
-        # d(a + b)/da = 1, d(a + b)/db = 1
-        return Value(data, "", (self, other), "+", (1.0, 1.0))
+        # d(a + b)/da = 1, d(a + b)/db = 1. The node is built field by field as in _node
+        # (no call at all: + and * are most of every graph).
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._prev = (self, other)
+        out._op = "+"
+        out._local = (1.0, 1.0)
+        return out
 
     def __mul__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else Value(_check_real("other", other))
+        other = other if isinstance(other, Value) else _constant(other)
         data = self.data * other.data
         # d(a * b)/da = b, d(a * b)/db = a
-        return Value(data, "", (self, other), "*", (other.data, self.data))
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._prev = (self, other)
+        out._op = "*"
+        out._local = (other.data, self.data)
+        return out
 
     def __pow__(self, exponent: float) -> Value:
         r"""$x^n$ for a constant real $n$, with derivative $n x^{n-1}$.
@@ -187,8 +214,8 @@ class Value:
         x = self.data
         if x < 0 and not n.is_integer():
             raise ValueError(
-                f"exponent: a negative base ({x!r}) to the non-integer power {n!r} is not a "
-                "real number"
+                f"exponent: expected an integer power of the negative base {x!r} (anything else "
+                f"is not a real number), got {n!r}"
             )
         if x == 0 and n < 0:
             raise ZeroDivisionError(
@@ -203,12 +230,12 @@ class Value:
                 f"{x!r} ** {n!r} overflows float64 (larger than about 1.8e308)"
             ) from None
         op = f"**{int(n)}" if n.is_integer() else f"**{n:g}"
-        return Value(data, "", (self,), op, (local,))
+        return _node(data, (self,), op, (local,))
 
     def tanh(self) -> Value:
         r"""$\tanh(x)$, with derivative $1 - \tanh^2(x)$ (finite for any input)."""
         t = math.tanh(self.data)
-        return Value(t, "", (self,), "tanh", (1.0 - t * t,))
+        return _node(t, (self,), "tanh", (1.0 - t * t,))
 
     def sigmoid(self) -> Value:
         r"""$\sigma(x) = 1 / (1 + e^{-x})$, with derivative $\sigma(x)(1 - \sigma(x))$.
@@ -221,12 +248,12 @@ class Value:
         else:
             e = math.exp(x)
             s = e / (1.0 + e)
-        return Value(s, "", (self,), "sigmoid", (s * (1.0 - s),))
+        return _node(s, (self,), "sigmoid", (s * (1.0 - s),))
 
     def relu(self) -> Value:
         r"""$\max(0, x)$, with derivative 1 for $x > 0$ and 0 otherwise (0 at the kink)."""
         x = self.data
-        return Value(x if x > 0 else 0.0, "", (self,), "relu", (1.0 if x > 0 else 0.0,))
+        return _node(x if x > 0 else 0.0, (self,), "relu", (1.0 if x > 0 else 0.0,))
 
     def exp(self) -> Value:
         """$e^x$, its own derivative.
@@ -241,7 +268,7 @@ class Value:
                 "scale the input down or rewrite the formula in log space"
             )
         e = math.exp(x)
-        return Value(e, "", (self,), "exp", (e,))
+        return _node(e, (self,), "exp", (e,))
 
     def log(self) -> Value:
         r"""$\ln x$ for $x > 0$, with derivative $1 / x$.
@@ -252,7 +279,7 @@ class Value:
         x = self.data
         if x <= 0:
             raise ValueError(f"log: expected a positive number, got {x!r} (log needs x > 0)")
-        return Value(math.log(x), "", (self,), "log", (1.0 / x,))
+        return _node(math.log(x), (self,), "log", (1.0 / x,))
 
     # -------------------------------------------------------------------- derived operations
     def __neg__(self) -> Value:  # -a
@@ -305,23 +332,24 @@ class Value:
         gradient on only after every node that uses it has added its share. The order is
         built without recursion: a chain of 100 000 nodes works.
         """
-        order = topological_order(self)
-        for node in order:
-            node.grad = 0.0
+        order = _topological_order(self, reset_grads=True)
         self.grad = 1.0
         for node in reversed(order):
             # This is ``node._backward()`` written out for one and two operands (every
             # operation here has one or two): a call and a zip per node would cost more than
             # the arithmetic. For ``a + a``, ``left`` and ``right`` are the same node and it
-            # receives both shares.
+            # receives both shares. Leaves have nothing to pass on.
             prev = node._prev
+            if not prev:
+                continue
+            grad = node.grad
             if len(prev) == 2:
                 (left, right), (d_left, d_right) = prev, node._local
-                left.grad += d_left * node.grad
-                right.grad += d_right * node.grad
+                left.grad += d_left * grad
+                right.grad += d_right * grad
             elif len(prev) == 1:
-                prev[0].grad += node._local[0] * node.grad
-            elif prev:
+                prev[0].grad += node._local[0] * grad
+            else:
                 node._backward()
 
     # ------------------------------------------------------------------------------ display
@@ -357,24 +385,39 @@ def topological_order(root: Value) -> list[Value]:
         TypeError: if ``root`` is not a ``Value``.
     """
     _check_root(root)
+    return _topological_order(root, reset_grads=False)
+
+
+def _topological_order(root: Value, reset_grads: bool) -> list[Value]:
+    """:func:`topological_order` without the check; ``reset_grads`` also sets each grad to 0."""
     order: list[Value] = []
     visited: set[Value] = set()
     # The stack holds nodes still to visit and, below a node's operands, a None marker. When
     # the marker comes back to the top, every operand of the node that pushed it is in
-    # ``order``, so that node (the top of ``waiting``) can follow them.
+    # ``order``, so that node (the top of ``waiting``) can follow them. A leaf has no
+    # operands to wait for: it goes to ``order`` at once. (The list methods are looked up
+    # once: this loop runs once per edge of the graph.)
     stack: list[Value | None] = [root]
     waiting: list[Value] = []
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    wait, ready, emit, mark = waiting.append, waiting.pop, order.append, visited.add
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is None:
-            order.append(waiting.pop())
+            emit(ready())
             continue
         if node in visited:  # reached again by another path: already in ``order``
             continue
-        visited.add(node)
-        waiting.append(node)
-        stack.append(None)
-        stack.extend(node._prev)
+        mark(node)
+        if reset_grads:
+            node.grad = 0.0
+        prev = node._prev
+        if prev:
+            wait(node)
+            push(None)
+            extend(prev)
+        else:
+            emit(node)
     return order
 
 

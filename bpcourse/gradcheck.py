@@ -272,9 +272,9 @@ def _complex_step(f: Callable[[Array], Any], x: Array, h: float) -> Array:
     for i, _, (value,), _ in perturb_each_entry(xc, (1j * h,), lambda: f(xc)):
         if not np.iscomplexobj(np.asarray(value)):
             raise TypeError(
-                "f: returned a real number for complex input, so the complex step cannot "
-                "see its derivative; write f with operations that keep complex numbers "
-                "(no abs, no np.real, no float())"
+                "f: expected a complex result for complex input (the complex step reads the "
+                "derivative from it), got a real number; write f with operations that keep "
+                "complex numbers (no abs, no np.real, no float())"
             )
         grad[i] = _as_number(value, allow_complex=True).imag / h
     return grad

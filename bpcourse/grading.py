@@ -14,6 +14,20 @@ The checks are built to resist an answer cell that tries to pass by replacing th
 - the module object is sealed: assigning to ``bpcourse.grading.check_array`` (or writing into
   the module's ``__dict__``) cannot change what a test cell gets when it looks the name up.
 
+Every graded call of a learner's function (:func:`check_function`, :func:`call_checked`,
+:func:`graded`) also observes the rules an exercise states, each declared next to its test:
+
+- ``own_work``: the package's own answer to the exercise (with its aliases and lower-level
+  functions computing the same in one call) is replaced by a trap for the duration of the call;
+  the trap swaps the *code* of the function objects, so every way of reaching them leads into
+  it, and a learner's helper that merely shares a name is unaffected;
+- ``inputs_unchanged`` / ``new_result``: the function gets the test's own arrays, which are
+  compared afterwards, and must not hand an input back;
+- ``no_recursion``: calls are watched (``sys.setprofile``), so recursion is seen whatever the
+  recursion limit;
+- ``earlier``: names of earlier exercises resolve to their references during the call, so one
+  mistake costs points once.
+
 A Python kernel shares one address space between answer and test cells, so no check can be
 made proof against every deliberate attack; these measures defeat the plausible ones.
 
@@ -389,6 +403,11 @@ def _python_functions(ref: Any) -> list[types.FunctionType]:
         return [f for g in (ref.fget, ref.fset) if g is not None for f in _python_functions(g)]
     if _isinstance(ref, types.MethodType):
         ref = ref.__func__
+    if not _isinstance(ref, types.FunctionType) and callable(ref):
+        # a callable registry entry (e.g. an initialisation): its class's __call__ does the work
+        call = vars(type(ref)).get("__call__")
+        if _isinstance(call, types.FunctionType):
+            ref = call
     out: list[types.FunctionType] = []
     seen = 0
     while _isinstance(ref, types.FunctionType) and seen < 10:

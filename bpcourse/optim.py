@@ -434,7 +434,7 @@ def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float, **kw: Any
     unknown = sorted(set(kw) - allowed)
     if unknown:
         raise TypeError(
-            f"{name}: unexpected hyper-parameter(s) {unknown}; "
-            f"this optimizer accepts {sorted(allowed) or 'none besides lr'}"
+            f"{name}: expected hyper-parameters among {sorted(allowed) or 'none besides lr'}, "
+            f"got {unknown}"
         )
     return cls(params, lr, **kw)

@@ -271,7 +271,7 @@ def _delegating_steps() -> dict[str, object]:
         return importlib.import_module("bpcourse.optim").sgd_step(p, g, lr)
 
     def other_namespace(p, g, lr):
-        return bpcourse.dynamics.make_optimizer.__globals__["sgd_step"](p, g, lr)
+        return bpcourse.dynamics.training.make_optimizer.__globals__["sgd_step"](p, g, lr)
 
     def swallowed(p, g, lr):
         try:

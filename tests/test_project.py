@@ -69,7 +69,7 @@ ALLOWED: dict[str, set[str]] = {
     "pool": {"_validate"},
     "embedding": {"_validate"},
     "realdata": {"_validate"},
-    "cnn": {"_validate", "nn", "optim", "gradcheck", "pool"},
+    "cnn": {"_validate", "nn", "optim", "pool"},
     "charmodel": {"_validate", "nn", "optim", "embedding", "realdata"},
     "plots_vision": {"_validate"},
     "explorer_vision": {"_validate", "nn", "plots", "cnn", "plots_vision", "widgets"},
@@ -82,7 +82,8 @@ AUTOGRADE_ALLOWED = {
     "markers": set(),
     "cellnames": set(),
     "kernel_launcher": set(),
-    "kernelmanager": set(),
+    "sandbox": set(),
+    "kernelmanager": {"sandbox"},
     "preprocessors": {
         "preprocessors.resilientexecute",
         "preprocessors.restorecells",
@@ -91,7 +92,7 @@ AUTOGRADE_ALLOWED = {
     "preprocessors.resilientexecute": {"cellnames", "markers"},
     "preprocessors.restorecells": set(),
     "preprocessors.shortenhiddentracebacks": set(),
-    "classroom": {"markers"},
+    "classroom": {"markers", "sandbox", "kernelmanager"},
     "report": {"classroom"},
     "cli": {"classroom", "report"},
 }

@@ -13,7 +13,11 @@ wraps nbgrader's own API (same course directory, same gradebook) to answer them:
   anything a submission's code changed in ``submitted/`` is put back byte for byte;
 - a student whose grading fails keeps no earlier automatic score (it is reset to zero; manual
   grades are kept), so a stale full mark cannot survive a broken resubmission;
-- the result is a table of student, score, status and reason, also written as CSV.
+- the result is a table of student, score, status and reason, also written as CSV;
+- every kernel runs in the grading sandbox (:mod:`bpcourse.autograde.sandbox`): a machine
+  where it cannot be built is refused with the reason, unless the instructor explicitly grades
+  without it (``sandboxed=False``, ``bpcourse grade --unsandboxed``), which every result and
+  the report then say.
 
 Entry points: :func:`grade_assignment`, :func:`export_grades`, and the ``bpcourse grade`` and
 ``bpcourse export-grades`` commands (see :mod:`bpcourse.autograde.cli`).
@@ -37,11 +41,13 @@ from pathlib import Path
 from typing import Any
 
 from bpcourse.autograde.markers import KERNEL_DIED, TAMPER, TIMEOUT, UNRESPONSIVE
+from bpcourse.autograde.sandbox import SandboxUnavailableError, available_backend
 
 __all__ = [
     "FAILED",
     "GRADED",
     "MISSING",
+    "SandboxUnavailableError",
     "SubmissionResult",
     "course_api",
     "export_grades",
@@ -67,6 +73,13 @@ RESULT_FIELDS = (
     "reason",
     "notes",
     "seconds",
+    "sandbox",
+)
+
+UNSANDBOXED = "off"
+UNSANDBOXED_WARNING = (
+    "WARNING: graded WITHOUT the sandbox (--unsandboxed): student code ran as the grading user, "
+    "with its files (solutions, gradebook, other students' work) and network"
 )
 
 
@@ -78,7 +91,8 @@ class SubmissionResult:
     ``reason`` says why) or ``"missing"`` (a student of the gradebook without a submission).
     ``score`` and ``max_score`` come from the gradebook (``score`` includes manual grades and
     is before any late penalty). ``notes`` lists what the grading noticed in a graded notebook
-    (a timed-out cell, a restarted kernel, a restored test cell, tampering...).
+    (a timed-out cell, a restarted kernel, a restored test cell, tampering...). ``sandbox`` is
+    the tool that isolated its kernels (``"bwrap"``, ``"unshare"``) or ``"off"``.
     """
 
     student: str
@@ -92,6 +106,7 @@ class SubmissionResult:
     reason: str = ""
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    sandbox: str = ""
 
     def row(self) -> dict[str, Any]:
         """The result as a flat dict with the keys of :data:`RESULT_FIELDS`."""
@@ -107,6 +122,7 @@ class SubmissionResult:
             "reason": self.reason,
             "notes": "; ".join(self.notes),
             "seconds": f"{self.seconds:.1f}",
+            "sandbox": self.sandbox,
         }
 
 
@@ -510,6 +526,7 @@ def grade_assignment(
     jobs: int = 1,
     overrides: Any = None,
     progress: Any = None,
+    sandboxed: bool = True,
 ) -> list[SubmissionResult]:
     """Autograde every submission of ``assignment`` in the course directory ``root``.
 
@@ -522,6 +539,9 @@ def grade_assignment(
             code while grading ran is graded again, alone, once the files are restored.
         overrides: a traitlets ``Config`` merged over ``nbgrader_config.py``.
         progress: called with each :class:`SubmissionResult` as soon as it is known.
+        sandboxed: run every kernel in the grading sandbox (the default). ``False`` grades
+            without it and says so in every result (its ``sandbox`` is ``"off"``, its notes
+            carry :data:`UNSANDBOXED_WARNING`).
 
     Returns:
         One result per student (graded, failed with a reason, or missing), sorted by student.
@@ -529,9 +549,12 @@ def grade_assignment(
 
     Raises:
         ValueError: if ``jobs`` is not a positive integer.
+        SandboxUnavailableError: ``sandboxed`` and the sandbox cannot be built here (nothing is
+            graded); the message says why and how to fix it.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    overrides, sandbox = _sandbox_overrides(root, overrides, sandboxed)
     api = course_api(root, overrides)
     notebooks = _expected_notebooks(api, assignment)
     folders, absent = _students(api, assignment)
@@ -543,6 +566,9 @@ def grade_assignment(
     results: dict[str, SubmissionResult] = {}
 
     def done(result: SubmissionResult) -> None:
+        result.sandbox = sandbox
+        if sandbox == UNSANDBOXED and result.status != MISSING:
+            result.notes.insert(0, UNSANDBOXED_WARNING)
         results[result.student] = result
         if progress is not None:
             progress(result)
@@ -568,6 +594,37 @@ def grade_assignment(
         batch.snapshot.restore_changes()
         batch.snapshot.close()
     return [results[s] for s in sorted(results)]
+
+
+def _sandbox_overrides(root: str | Path, overrides: Any, sandboxed: bool) -> tuple[Any, str]:
+    """The config overrides that switch the sandbox on (required) or off, and its tool."""
+    from traitlets.config import Config
+    from traitlets.utils.importstring import import_item
+
+    from bpcourse.autograde.kernelmanager import LimitedKernelManager
+
+    merged = Config()
+    if overrides is not None:
+        merged.merge(overrides)
+    if not sandboxed:
+        merged.LimitedKernelManager.sandbox = "off"
+        return merged, UNSANDBOXED
+    config = _load_config(Path(root).resolve(), overrides)
+    manager = config.Execute.get("kernel_manager_class", "")
+    try:
+        manager_class = import_item(manager) if manager else None
+    except ImportError:
+        manager_class = None
+    if not (isinstance(manager_class, type) and issubclass(manager_class, LimitedKernelManager)):
+        raise SandboxUnavailableError(
+            f"nbgrader_config.py starts grading kernels with {manager or 'jupyter_client'}'s "
+            "kernel manager, which has no sandbox: set c.Execute.kernel_manager_class = "
+            '"bpcourse.autograde.kernelmanager.LimitedKernelManager", or pass --unsandboxed'
+        )
+    preferred = config.LimitedKernelManager.get("sandbox_backend", "any")
+    backend = available_backend(preferred)
+    merged.LimitedKernelManager.sandbox = "require"
+    return merged, backend
 
 
 def _autograde(api: Any, assignment: str, student: str) -> dict[str, Any]:
@@ -707,7 +764,8 @@ def format_table(results: Sequence[SubmissionResult]) -> str:
         score = "-" if r.score is None else f"{r.score:g}/{r.max_score:g}"
         if r.seconds_late:
             score += f" (late {r.seconds_late / 3600:.1f} h, penalty {r.late_penalty:g})"
-        detail = r.reason if r.status != GRADED else "; ".join(r.notes)
+        notes = [n for n in r.notes if n != UNSANDBOXED_WARNING]
+        detail = r.reason if r.status != GRADED else "; ".join(notes)
         rows.append((r.student, score, r.status, detail))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [
@@ -716,6 +774,9 @@ def format_table(results: Sequence[SubmissionResult]) -> str:
     ]
     graded = sum(r.status == GRADED for r in results)
     lines.append(f"{graded} graded, {len(results) - graded} not graded, of {len(results)}")
+    if any(r.sandbox == UNSANDBOXED for r in results):
+        lines.insert(0, UNSANDBOXED_WARNING)
+        lines.append(UNSANDBOXED_WARNING)
     return "\n".join(line.rstrip() for line in lines)
 
 

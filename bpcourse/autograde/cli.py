@@ -8,10 +8,12 @@
 ``bpcourse check-outputs [NOTEBOOK ...]``
     Exit non-zero when a source notebook (default: all of ``solutions/``) carries outputs or
     execution counts; ``--strip`` removes them instead.
-``bpcourse grade ASSIGNMENT [--student ID ...] [--csv FILE] [--timeout S] [--jobs N]``
+``bpcourse grade ASSIGNMENT [--student ID ...] [--csv F] [--timeout S] [--jobs N] [--unsandboxed]``
     Autograde every submission in ``submitted/*/ASSIGNMENT`` with nbgrader, carrying on past
-    failures; print a table of student, score, status and reason and write it as CSV
-    (default ``grades/ASSIGNMENT.csv``). Exit 1 if a submission could not be graded.
+    failures, each kernel in the grading sandbox; print a table of student, score, status and
+    reason and write it as CSV (default ``grades/ASSIGNMENT.csv``). Exit 1 if a submission
+    could not be graded, 2 (grading nothing) if the sandbox cannot be built here, unless
+    ``--unsandboxed`` (which the table and the CSV then flag on every row).
 ``bpcourse export-grades FILE [--assignment ID ...]``
     Write every grade in the gradebook as CSV, one row per student and assignment.
 ``bpcourse report ASSIGNMENT [--output FILE]``
@@ -173,6 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     grade.add_argument("--csv", help="CSV of the results (default: grades/ASSIGNMENT.csv)")
     grade.add_argument("--timeout", type=int, help="per-cell timeout in s (default: the config)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument(
+        "--unsandboxed",
+        action="store_true",
+        help="grade without the sandbox (student code runs as you): only for a class you trust",
+    )
     export = sub.add_parser("export-grades", help="write the gradebook's grades as CSV")
     export.add_argument("file", help="the CSV file to write")
     export.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -246,9 +253,21 @@ def _grading_command(args: argparse.Namespace, root: Path) -> int:
         print(f"  {result.student}: {result.status} {score} ({result.seconds:.1f} s)", flush=True)
 
     print(f"grading {args.assignment} in {root.resolve()}", flush=True)
-    results = classroom.grade_assignment(
-        root, args.assignment, args.student, jobs=args.jobs, overrides=overrides, progress=progress
-    )
+    if args.unsandboxed:
+        print(classroom.UNSANDBOXED_WARNING, flush=True)
+    try:
+        results = classroom.grade_assignment(
+            root,
+            args.assignment,
+            args.student,
+            jobs=args.jobs,
+            overrides=overrides,
+            progress=progress,
+            sandboxed=not args.unsandboxed,
+        )
+    except classroom.SandboxUnavailableError as exc:
+        print(f"bpcourse grade: not grading: {exc}", file=sys.stderr)
+        return 2
     print(classroom.format_table(results))
     csv_path = Path(args.csv) if args.csv else root / "grades" / f"{args.assignment}.csv"
     classroom.write_results_csv(results, csv_path)

@@ -12,6 +12,10 @@ swap or the out-of-memory killer; a submission that writes an endless file gets 
 and standard input is ``/dev/null``, so reading ``sys.stdin`` returns at once instead of
 waiting for a keyboard nobody is at.
 
+In the grading sandbox (:mod:`bpcourse.autograde.sandbox`) the launcher runs inside, as the
+sandbox's user: ``--copy-from`` fills the empty in-memory working folder with the submission's
+files and ``--seed-home`` puts ready-made caches (matplotlib's font list) into ``HOME``.
+
 This module imports only the standard library: it runs once per graded notebook and must
 start fast.
 """
@@ -21,10 +25,11 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sys
 from collections.abc import Sequence
 
-__all__ = ["apply_limits", "cap_threads", "main"]
+__all__ = ["apply_limits", "cap_threads", "copy_into", "main"]
 
 _MIB = 1024 * 1024
 
@@ -82,6 +87,35 @@ def cap_threads(threads: int) -> None:
     os.environ.setdefault("MALLOC_ARENA_MAX", str(max(2, threads)))
 
 
+def copy_into(source: str, dest: str) -> list[str]:
+    """Copy the files and folders of ``source`` into ``dest`` (symbolic links as links).
+
+    Used inside the grading sandbox, where the notebook's folder is an empty in-memory folder
+    and the submission's files are bound read-only elsewhere. Returns what could not be copied
+    (a full folder, an unreadable file) instead of raising: the kernel starts anyway.
+    """
+    problems: list[str] = []
+    for root, dirs, files in os.walk(source):
+        rel = os.path.relpath(root, source)
+        target = os.path.normpath(os.path.join(dest, rel))
+        try:
+            os.makedirs(target, exist_ok=True)
+        except OSError as exc:
+            problems.append(f"{rel}: {exc.strerror}")
+            dirs[:] = []
+            continue
+        for name in [*files, *(d for d in dirs if os.path.islink(os.path.join(root, d)))]:
+            src, dst = os.path.join(root, name), os.path.join(target, name)
+            try:
+                if os.path.islink(src):
+                    os.symlink(os.readlink(src), dst)
+                else:
+                    shutil.copyfile(src, dst)
+            except OSError as exc:
+                problems.append(f"{os.path.join(rel, name)}: {exc.strerror}")
+    return problems
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bpcourse.autograde.kernel_launcher",
@@ -92,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cpu-seconds", type=int, default=None, help="CPU time of the kernel")
     parser.add_argument(
         "--threads", type=int, default=None, help="numeric library threads, when not set already"
+    )
+    parser.add_argument(
+        "--copy-from", default=None, help="copy this folder's files into the working folder first"
+    )
+    parser.add_argument(
+        "--seed-home", default=None, help="copy this folder's files into $HOME first"
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the kernel command")
     return parser
@@ -113,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"kernel_launcher: {exc}", file=sys.stderr)
         return 2
+    for source, dest in ((args.seed_home, os.environ.get("HOME")), (args.copy_from, os.getcwd())):
+        if source and dest:
+            for problem in copy_into(source, dest):
+                print(f"kernel_launcher: not copied: {problem}", file=sys.stderr)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)

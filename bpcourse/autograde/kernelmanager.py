@@ -1,24 +1,56 @@
-"""The kernel manager of grading kernels: resource limits applied before the kernel starts.
+"""The kernel manager of grading kernels: a sandbox and resource limits around every kernel.
 
 Configure with ``c.Execute.kernel_manager_class =
-"bpcourse.autograde.kernelmanager.LimitedKernelManager"``.
+"bpcourse.autograde.kernelmanager.LimitedKernelManager"``. Each kernel it starts runs
+
+- in the grading sandbox of :mod:`bpcourse.autograde.sandbox` (``LimitedKernelManager.sandbox``:
+  ``"auto"`` uses it wherever it can be built, ``"require"`` refuses to start a kernel
+  without it, ``"off"`` never uses it). A sandboxed kernel has no network, so it talks to the
+  grader over ZeroMQ's ``ipc`` transport (Unix sockets) in a private runtime folder, and it is
+  interrupted by a message on its control channel rather than a signal;
+- through :mod:`bpcourse.autograde.kernel_launcher`, under caps on memory, file size, CPU time
+  and library threads, with standard input closed.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Integer
+from traitlets import Enum, Integer, Unicode
+
+from bpcourse.autograde import sandbox as sandboxing
 
 __all__ = ["LimitedKernelManager"]
 
+# Variables a kernel may keep from the grader's environment (everything else is dropped in
+# the sandbox: the grader's environment can hold tokens and passwords).
+KEPT_VARIABLES = (
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "PYTHONHASHSEED",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "MALLOC_ARENA_MAX",
+    "MPLBACKEND",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+    "JPY_SESSION_NAME",
+)
+
 
 class LimitedKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels run under :mod:`bpcourse.autograde.kernel_launcher` limits.
+    """A kernel manager whose kernels run sandboxed and under resource limits.
 
-    Configure with ``c.Execute.kernel_manager_class`` (see the module docstring) and
-    ``c.LimitedKernelManager.memory_limit_mb = ...`` (0 switches a limit off).
+    See the module docstring; every limit is a config trait (0 switches a limit off).
     """
 
     memory_limit_mb = Integer(
@@ -33,6 +65,89 @@ class LimitedKernelManager(AsyncKernelManager):
     library_threads = Integer(
         2, help="Threads of OpenBLAS/OpenMP/MKL in the kernel unless set; 0 leaves them."
     ).tag(config=True)
+    sandbox = Enum(
+        ["auto", "require", "off"],
+        "auto",
+        help="Run kernels in the grading sandbox: 'auto' where it can be built (a warning "
+        "otherwise), 'require' or refuse to start the kernel, 'off' never.",
+    ).tag(config=True)
+    sandbox_backend = Enum(
+        ["any", *sandboxing.BACKENDS],
+        "any",
+        help="The tool that builds the sandbox: 'any' (bubblewrap, else unshare), 'bwrap' or "
+        "'unshare'.",
+    ).tag(config=True)
+    workdir_size_mb = Integer(
+        64, help="Size of the sandboxed notebook's writable working folder, in MiB."
+    ).tag(config=True)
+    tmp_size_mb = Integer(64, help="Size of the sandbox's /tmp (also HOME), in MiB.").tag(
+        config=True
+    )
+    runtime_root = Unicode(
+        "",
+        help="Where the private runtime folders of sandboxed kernels are made (connection "
+        "file and sockets); default: the system's temporary folder.",
+    ).tag(config=True)
+
+    _backend: str | None = None
+    _runtime: str | None = None
+    _warned_unsandboxed = False
+
+    # -- the sandbox --------------------------------------------------------------------------
+
+    @property
+    def sandboxed_by(self) -> str | None:
+        """The sandbox tool of the running kernel (``"bwrap"``, ``"unshare"``) or None."""
+        return self._backend
+
+    def _choose_backend(self) -> str | None:
+        if self.sandbox == "off":
+            return None
+        try:
+            return sandboxing.available_backend(self.sandbox_backend)
+        except sandboxing.SandboxUnavailableError as exc:
+            if self.sandbox == "require":
+                raise
+            if not LimitedKernelManager._warned_unsandboxed:
+                LimitedKernelManager._warned_unsandboxed = True
+                self.log.warning("Grading kernels run WITHOUT a sandbox: %s", exc)
+            return None
+
+    def _make_runtime_dir(self) -> str:
+        root = self.runtime_root or None
+        path = tempfile.mkdtemp(prefix="bpcourse-kernel-", dir=root)
+        os.chmod(path, 0o700)
+        if os.geteuid() == 0:
+            os.chown(
+                path, sandboxing.NOBODY, sandboxing.NOBODY
+            )  # the kernel makes its sockets here
+        return path
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+        if self._runtime is None:  # a first start (a restart keeps the runtime folder)
+            self._backend = self._choose_backend()
+            if self._backend is not None:
+                self._runtime = self._make_runtime_dir()
+                self.transport = "ipc"
+                self.ip = os.path.join(self._runtime, "kernel")
+                self.connection_file = os.path.join(self._runtime, "kernel.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    @property
+    def kernel_spec(self) -> Any:
+        spec = super().kernel_spec
+        if spec is not None and self._backend is not None:
+            # a signal to the sandbox's outer process would not reach the kernel inside
+            spec.interrupt_mode = "message"
+        return spec
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._runtime is not None:
+            shutil.rmtree(self._runtime, ignore_errors=True)
+            self._runtime = None
+
+    # -- the command ---------------------------------------------------------------------------
 
     def launcher_arguments(self) -> list[str]:
         """The options passed to :mod:`bpcourse.autograde.kernel_launcher`."""
@@ -51,11 +166,100 @@ class LimitedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd = super().format_kernel_cmd(extra_arguments)
-        return [
-            sys.executable,
-            "-m",
-            "bpcourse.autograde.kernel_launcher",
-            *self.launcher_arguments(),
-            "--",
-            *cmd,
-        ]
+        launcher = [sys.executable, "-m", "bpcourse.autograde.kernel_launcher"]
+        launcher += self.launcher_arguments()
+        if self._backend is None or self._runtime is None:
+            return [*launcher, "--", *cmd]
+        if os.geteuid() == 0:
+            os.chown(self.connection_file, sandboxing.NOBODY, sandboxing.NOBODY)
+        launch = dict(self._launch_args or {})
+        workdir = os.path.abspath(str(launch.get("cwd") or os.getcwd()))
+        env = launch.get("env") or os.environ
+        seed = _font_cache_dir()
+        inner = [*launcher, f"--copy-from={sandboxing.STAGING}"]
+        if seed:
+            inner.append(f"--seed-home={sandboxing.SEED}")
+        spec = sandboxing.SandboxSpec(
+            command=[*inner, "--", *cmd],
+            workdir=workdir,
+            runtime_dir=self._runtime,
+            read_only=_read_only_paths(workdir, self.log),
+            env=_kernel_env(env),
+            seed_dir=seed,
+            workdir_mb=self.workdir_size_mb,
+            tmp_mb=self.tmp_size_mb,
+        )
+        return sandboxing.sandbox_command(self._backend, spec)
+
+
+def _kernel_env(env: Any) -> dict[str, str]:
+    kept = {k: str(env[k]) for k in KEPT_VARIABLES if k in env}
+    bindir = os.path.dirname(sys.executable)
+    kept.update(
+        PATH=f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+        HOME=sandboxing.HOME,
+        IPYTHONDIR=f"{sandboxing.HOME}/.ipython",
+        MPLCONFIGDIR=f"{sandboxing.HOME}/.matplotlib",
+        XDG_CACHE_HOME=f"{sandboxing.HOME}/.cache",
+        JUPYTER_RUNTIME_DIR=f"{sandboxing.HOME}/.jupyter-runtime",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONNOUSERSITE="1",
+    )
+    kept.setdefault("LANG", "C.UTF-8")
+    return kept
+
+
+_PATHS: dict[str, list[str]] = {}
+
+
+def _read_only_paths(workdir: str, log: Any) -> list[str]:
+    """The Python environment and the bpcourse package, minus anything holding ``workdir``.
+
+    A path that contains the notebook's folder (the course directory on ``sys.path``, say)
+    would bring the whole course into the sandbox: it is left out, with a warning.
+    """
+    if sys.executable not in _PATHS:
+        import bpcourse
+
+        package = str(Path(bpcourse.__file__).resolve().parent)
+        _PATHS[sys.executable] = sandboxing._outermost(
+            [*sandboxing.python_paths(sys.executable), package]
+        )
+    keep = []
+    for path in _PATHS[sys.executable]:
+        if workdir == path or workdir.startswith(path.rstrip("/") + "/"):
+            log.warning("Not shown to the sandboxed kernel (it holds the course): %s", path)
+            continue
+        keep.append(path)
+    return keep
+
+
+_FONT_CACHE: list[str | None] = []
+
+
+def _font_cache_dir() -> str | None:
+    """A folder holding matplotlib's font list, made once per process.
+
+    A kernel with an empty matplotlib folder would spend about 1.5 s scanning fonts before
+    its first plot; the sandbox copies this ready list into its ``HOME`` instead.
+    """
+    if not _FONT_CACHE:
+        import subprocess
+
+        folder = tempfile.mkdtemp(prefix="bpcourse-mplcache-")
+        os.chmod(folder, 0o755)
+        config = os.path.join(folder, os.path.basename(_kernel_env({})["MPLCONFIGDIR"]))
+        env = {"MPLCONFIGDIR": config, "PATH": "/usr/bin:/bin", "HOME": folder}
+        done = subprocess.run(
+            [sys.executable, "-c", "import matplotlib.font_manager"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        for item in Path(folder).rglob("*"):
+            item.chmod(0o755 if item.is_dir() else 0o644)
+        _FONT_CACHE.append(folder if done.returncode == 0 else None)
+        import atexit
+
+        atexit.register(shutil.rmtree, folder, True)
+    return _FONT_CACHE[0]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bpcourse.dynamics.cost import GradientCost, gradient_cost
+from bpcourse.dynamics.cost import BackpropMemory, GradientCost, backprop_memory, gradient_cost
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -57,6 +57,7 @@ __all__ = [
     "GRADIENT_NORM_KINDS",
     "INPUT_DISTRIBUTIONS",
     "SATURATION_RULES",
+    "BackpropMemory",
     "CostTable",
     "GradientCost",
     "GradientFlowReport",
@@ -65,6 +66,7 @@ __all__ = [
     "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
+    "backprop_memory",
     "cost_table",
     "delay_task",
     "early_stopping_epoch",

@@ -5,6 +5,7 @@ r"""What a gradient costs (lesson 06): backpropagation against finite difference
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -175,3 +176,70 @@ def gradient_cost(
         fd_forward_passes=2 * P_all,
         relative_error=np.array(error),
     )
+
+
+# --- the memory of backpropagation (lesson 06) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackpropMemory:
+    """How many float64 numbers an MLP's gradient computation keeps, beside the parameters.
+
+    Attributes:
+        layer_sizes: the network's sizes ``(n_0, ..., n_L)``.
+        batch_size: the number of examples N of one batch.
+        parameters: weights and biases, $\\sum_l (n_{l-1} + 1)\\, n_l$.
+        stored_for_backward: what :meth:`bpcourse.nn.MLP.backprop` keeps from the forward pass
+            for the backward pass: every layer's input and output activations and
+            pre-activations, $N\\,(\\sum_{l=0}^{L} n_l + \\sum_{l=1}^{L} n_l)$. It grows with the
+            depth times the batch size.
+        inference: a forward pass alone, which may forget each layer once the next one is
+            computed: at most two layers at a time, $N \\max_l (n_{l-1} + n_l)$.
+    """
+
+    layer_sizes: tuple[int, ...]
+    batch_size: int
+    parameters: int
+    stored_for_backward: int
+    inference: int
+
+    @staticmethod
+    def megabytes(count: int) -> float:
+        """``count`` float64 numbers in megabytes (10^6 bytes)."""
+        return 8.0 * count / 1e6
+
+
+def backprop_memory(layer_sizes: Sequence[int], batch_size: int) -> BackpropMemory:
+    r"""Count the numbers an MLP's backpropagation has to keep, against a forward pass alone.
+
+    Reverse mode needs, for every layer, values computed in the forward pass (the layer's
+    input for $dW = A^\top dZ$, its pre-activation or output for $f'$), so they are kept
+    until the backward pass reaches that layer. Inference can discard them at once.
+
+    Args:
+        layer_sizes: ``(n_0, ..., n_L)``, at least two sizes, each >= 1.
+        batch_size: the batch size N, >= 1.
+
+    Returns:
+        A :class:`BackpropMemory` (counts of float64 numbers).
+
+    Example:
+        >>> m = backprop_memory((784, 100, 10), batch_size=64)
+        >>> m.parameters, m.stored_for_backward, m.inference
+        (79510, 64256, 56576)
+    """
+    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(
+            f"layer_sizes: expected a sequence of integers, got {describe(layer_sizes)}"
+        )
+    if len(layer_sizes) < 2:
+        raise ValueError(
+            "layer_sizes: expected at least two sizes (inputs and outputs), "
+            f"got {list(layer_sizes)}"
+        )
+    sizes = tuple(check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes))
+    n = check_positive_int("batch_size", batch_size)
+    parameters = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    stored = n * (sum(sizes) + sum(sizes[1:]))
+    inference = n * max(a + b for a, b in itertools.pairwise(sizes))
+    return BackpropMemory(sizes, n, parameters, stored, inference)

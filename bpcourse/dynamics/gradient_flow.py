@@ -14,7 +14,7 @@ import functools
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -73,22 +73,35 @@ def _probe_targets(rng: np.random.Generator, loss: str, n_samples: int, n_out: i
     return np.eye(n_out)[labels]
 
 
-_ProbeKey = tuple[int, int, str, str, int, int, int, int, str, str, str, str]
+class _ProbeKey(NamedTuple):
+    """One checked probe setting: the key of the probe caches."""
+
+    depth: int
+    width: int
+    activation: str
+    init: str
+    seed: int
+    n_samples: int
+    n_in: int
+    n_out: int
+    loss: str
+    bias_init: str
+    inputs: str
+    output_activation: str
 
 
 def _probe_setup(key: _ProbeKey) -> tuple[Any, np.ndarray, np.ndarray, str]:
     """The fresh network, the probe batch and the loss for one (checked) setting."""
-    (depth, width, activation, init, seed, n_samples, n_in, n_out, loss, bias_init, inputs,
-     output_activation) = key  # fmt: skip
-    sizes = (n_in, *([width] * depth), n_out)
-    model = nn.MLP(sizes, activation, output_activation, init=init, seed=seed)
-    rng = np.random.default_rng([seed, 1])  # data stream independent of the weights' stream
-    if bias_init == "normal":
+    k = key
+    sizes = (k.n_in, *([k.width] * k.depth), k.n_out)
+    model = nn.MLP(sizes, k.activation, k.output_activation, init=k.init, seed=k.seed)
+    rng = np.random.default_rng([k.seed, 1])  # data stream independent of the weights' stream
+    if k.bias_init == "normal":
         for b in model.biases:
             b[...] = rng.standard_normal(b.shape)
-    X = INPUT_DISTRIBUTIONS[inputs](rng, (n_samples, n_in))
-    y = _probe_targets(rng, loss, n_samples, n_out)
-    return model, X, y, loss
+    X = INPUT_DISTRIBUTIONS[k.inputs](rng, (k.n_samples, k.n_in))
+    y = _probe_targets(rng, k.loss, k.n_samples, k.n_out)
+    return model, X, y, k.loss
 
 
 @functools.lru_cache(maxsize=512)
@@ -106,7 +119,7 @@ def _probe_norms(key: _ProbeKey) -> tuple[np.ndarray, np.ndarray]:
 def _probe_statistics(key: _ProbeKey) -> tuple[np.ndarray, ...]:
     """Per hidden layer: mean, std, saturation, dead units, rms slope (read-only arrays)."""
     model, X, y, loss = _probe_setup(key)
-    activation, depth = key[2], key[0]
+    activation, depth = key.activation, key.depth
     rule = SATURATION_RULES[activation][0] if activation in SATURATION_RULES else None
     columns: list[list[float]] = [[], [], [], [], []]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -141,21 +154,22 @@ def _probe_args(
     inputs: Any,
     output_activation: Any,
 ) -> _ProbeKey:
-    depth = check_positive_int("depth", depth)
     width = check_positive_int("width", width)
-    return (
-        depth,
-        width,
-        _check_activation("activation", activation),
-        _check_init(init),
-        _check_seed(seed),
-        check_positive_int("n_samples", n_samples),
-        width if n_in is None else check_positive_int("n_in", n_in),
-        check_positive_int("n_out", n_out, minimum=2 if loss == "softmax_cross_entropy" else 1),
-        check_choice("loss", loss, nn.LOSSES),
-        check_choice("bias_init", bias_init, BIAS_INITS),
-        check_choice("inputs", inputs, INPUT_DISTRIBUTIONS),
-        _check_activation("output_activation", output_activation),
+    return _ProbeKey(
+        depth=check_positive_int("depth", depth),
+        width=width,
+        activation=_check_activation("activation", activation),
+        init=_check_init(init),
+        seed=_check_seed(seed),
+        n_samples=check_positive_int("n_samples", n_samples),
+        n_in=width if n_in is None else check_positive_int("n_in", n_in),
+        n_out=check_positive_int(
+            "n_out", n_out, minimum=2 if loss == "softmax_cross_entropy" else 1
+        ),
+        loss=check_choice("loss", loss, nn.LOSSES),
+        bias_init=check_choice("bias_init", bias_init, BIAS_INITS),
+        inputs=check_choice("inputs", inputs, INPUT_DISTRIBUTIONS),
+        output_activation=_check_activation("output_activation", output_activation),
     )
 
 
@@ -243,7 +257,12 @@ def layer_gradient_norms(
         output_activation,
     )
     check_choice("kind", kind, GRADIENT_NORM_KINDS)
-    delta_norms, weight_norms = _probe_norms(args)
+    return _layer_gradient_norms(args, kind, include_output)
+
+
+def _layer_gradient_norms(key: _ProbeKey, kind: str, include_output: bool) -> np.ndarray:
+    """:func:`layer_gradient_norms` for a checked setting."""
+    delta_norms, weight_norms = _probe_norms(key)
     norms = delta_norms if kind == "delta" else weight_norms
     return np.array(norms if include_output else norms[:-1])
 
@@ -312,7 +331,7 @@ def layer_statistics(
         "identity",
     )
     mean, std, saturation, dead_units, derivative_rms = _probe_statistics(args)
-    _, rule_text = SATURATION_RULES.get(args[2], (None, "not defined for this activation"))
+    _, rule_text = SATURATION_RULES.get(args.activation, (None, "not defined for this activation"))
     return LayerStatistics(
         mean=np.array(mean),
         std=np.array(std),
@@ -320,7 +339,7 @@ def layer_statistics(
         dead_units=np.array(dead_units),
         derivative_rms=np.array(derivative_rms),
         saturation_rule=rule_text,
-        activation=args[2],
+        activation=args.activation,
     )
 
 
@@ -375,10 +394,18 @@ def theoretical_gradient_scale(
         A :class:`GradientScalePrediction`, or ``None`` when no prediction is known for this
         activation or initialisation.
     """
-    depth = check_positive_int("depth", depth)
-    width = check_positive_int("width", width)
-    activation = _check_activation("activation", activation)
-    init = _check_init(init)
+    return _theoretical_gradient_scale(
+        check_positive_int("depth", depth),
+        _check_activation("activation", activation),
+        _check_init(init),
+        check_positive_int("width", width),
+    )
+
+
+def _theoretical_gradient_scale(
+    depth: int, activation: str, init: str, width: int
+) -> GradientScalePrediction | None:
+    """:func:`theoretical_gradient_scale` for checked arguments."""
     slope_rule = nn.ACTIVATIONS[activation].slope
     if slope_rule is None:
         return None
@@ -426,10 +453,23 @@ def _gradient_flow_cached(
     n_samples: int,
     dataset: str,
 ) -> GradientFlowReport:
-    norms = _readonly(
-        layer_gradient_norms(depth, width, activation, init, seed, n_samples=n_samples)
+    # the arguments are checked once, by gradient_flow_experiment: the unchecked kernels here
+    probe = _ProbeKey(
+        depth=depth,
+        width=width,
+        activation=activation,
+        init=init,
+        seed=seed,
+        n_samples=n_samples,
+        n_in=width,
+        n_out=10,
+        loss="mse",
+        bias_init="zeros",
+        inputs="normal",
+        output_activation="identity",
     )
-    prediction = theoretical_gradient_scale(depth, activation, init, width)
+    norms = _readonly(_layer_gradient_norms(probe, "delta", include_output=False))
+    prediction = _theoretical_gradient_scale(depth, activation, init, width)
     data = load_dataset(dataset, seed=seed, n_samples=n_samples)
     run = train(
         data,

@@ -115,11 +115,13 @@ def _resolve_dataset(dataset: Any, seed: int, dataset_kw: Mapping[str, Any] | No
 def _evaluate(
     model: Any, X: np.ndarray, y: np.ndarray, loss_name: str, classification: bool
 ) -> tuple[float, float]:
-    """Loss and accuracy (NaN for regression) of ``model``; inf when the output overflowed."""
+    """Loss and accuracy (NaN for regression) of ``model``; inf when the output overflowed.
+
+    ``y`` must have passed the loss's ``check_target`` (``train`` does it once per split)."""
     y_hat = model.forward(X)
     if not np.all(np.isfinite(y_hat)):
         return math.inf, math.nan
-    value = float(nn.LOSSES[loss_name].value(y_hat, y))
+    value = float(nn.LOSSES[loss_name].value_kernel(y_hat, y))  # y checked once, by train
     acc = float(np.mean(np.argmax(y_hat, axis=1) == y)) if classification else math.nan
     return value, acc
 
@@ -237,6 +239,9 @@ def train(
     if standardize_inputs:
         X_tr, mu, sigma = standardize(X_tr)
         X_val, _, _ = standardize(X_val, mu, sigma)
+    target_check = nn.LOSSES[loss_name].check_target
+    y_tr = target_check(y_tr, (X_tr.shape[0], sizes[-1]))
+    y_val = target_check(y_val, (X_val.shape[0], sizes[-1]))
     n_train = X_tr.shape[0]
     if batch_size is None:
         bs = n_train

@@ -118,7 +118,6 @@ _LESSON07: dict[str, str] = {
     "confusion_matrix": "bpcourse.cnn",
     "conv2d_im2col_backward": "bpcourse.cnn",
     "conv2d_im2col_forward": "bpcourse.cnn",
-    "protocol_gradient_check": "bpcourse.cnn",
     "train_digit_cnn": "bpcourse.cnn",
     "embedding_backward": "bpcourse.embedding",
     "embedding_forward": "bpcourse.embedding",

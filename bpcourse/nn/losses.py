@@ -243,3 +243,33 @@ LOSSES: dict[str, Loss] = {
         _softmax_cross_entropy_grad,
     ),
 }
+
+
+def _mse_value_and_grad(y_hat: Array, y: Array) -> tuple[Any, Array]:
+    """``(_mse_value, _mse_grad)`` of the same arguments with one difference ``y_hat - y``."""
+    grad = y_hat - y
+    flat = grad.ravel()
+    value = _scalar(np.dot(flat, flat) / flat.size)
+    grad *= 2.0 / grad.size
+    return value, grad
+
+
+def _softmax_cross_entropy_value_and_grad(logits: Array, y: Array) -> tuple[Any, Array]:
+    """The value and gradient of softmax cross-entropy sharing one softmax (same arithmetic)."""
+    N = logits.shape[0]
+    rows = np.arange(N)
+    S = logits - logits.real.max(axis=-1, keepdims=True)
+    E = np.exp(S)
+    total = E.sum(axis=-1, keepdims=True)
+    value = _scalar(-(S[rows, y] - np.log(total)[:, 0]).sum() / N)
+    E /= total
+    E[rows, y] -= 1.0  # softmax - one_hot(y)
+    E /= N
+    return value, E
+
+
+#: ``(value, dL/dy_hat)`` in one pass, by loss name, for targets from ``check_target``.
+_VALUE_AND_GRAD: dict[str, Callable[[Array, Array], tuple[Any, Array]]] = {
+    "mse": _mse_value_and_grad,
+    "softmax_cross_entropy": _softmax_cross_entropy_value_and_grad,
+}

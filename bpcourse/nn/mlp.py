@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy as _copy
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,36 @@ from bpcourse._validate import (
 from bpcourse.nn._checks import Array, _as_checked_array, _check_parameter_arrays
 from bpcourse.nn.activations import ACTIVATIONS, Activation
 from bpcourse.nn.init import INITS
-from bpcourse.nn.losses import LOSSES, Loss
+from bpcourse.nn.losses import _VALUE_AND_GRAD, LOSSES, Loss
+
+_F64 = np.dtype(np.float64)
+
+
+def _is_plain_finite_f64(value: Any) -> bool:
+    r"""True for a float64 ndarray with only finite entries (False says nothing more).
+
+    Finiteness takes one dot product: $\sum_i x_i^2$ is finite only if every $x_i$ is; a
+    finite array whose squares overflow gives False and goes through the full checks.
+    """
+    if type(value) is not np.ndarray or value.dtype != _F64:
+        return False
+    flat = value.ravel()
+    return math.isfinite(np.dot(flat, flat))
+
+
+_ONES: dict[int, Array] = {}
+
+
+def _ones(n: int) -> Array:
+    """A read-only vector of n ones, made once per length."""
+    ones = _ONES.get(n)
+    if ones is None:
+        ones = np.ones(n)
+        ones.flags.writeable = False
+        if len(_ONES) < 64:
+            _ONES[n] = ones
+    return ones
+
 
 # ---------------------------------------------------------------------------------------------
 # One dense layer (the reference functions, CS231n style)
@@ -285,10 +315,14 @@ class MLP:
             ``dbiases[l]`` like ``biases[l]``.
         """
         X, y, loss_fn = self._check_batch(X, y, loss)
-        if not self._all_float64(X):
-            trace = self._run(self._backprop, X, y, loss_fn)
-            return trace.loss, trace.dweights, trace.dbiases
-        return self._run(self._train_step, X, y, loss_fn)
+        try:
+            if self._all_float64(X):
+                return self._train_step(X, y, loss_fn)
+            trace = self._backprop(X, y, loss_fn)
+        except ValueError:
+            self._check_parameters()
+            raise
+        return trace.loss, trace.dweights, trace.dbiases
 
     def backprop(self, X: Any, y: Any, loss: str = "mse") -> Trace:
         """One forward and backward pass, keeping every per-layer intermediate.
@@ -311,6 +345,8 @@ class MLP:
 
     def _check_input(self, X: Any) -> Array:
         n_in = self.layer_sizes[0]
+        if _is_plain_finite_f64(X) and X.ndim == 2 and X.shape[1] == n_in and X.shape[0]:
+            return X  # the usual case, checked in full without leaving this line
         X = _as_checked_array("X", X, ndim=2, allow_complex=True)
         check_shape("X", X, (None, n_in), f"(N, n_in) with n_in = layer_sizes[0] = {n_in}")
         if X.shape[0] == 0:
@@ -318,9 +354,14 @@ class MLP:
         return X
 
     def _check_batch(self, X: Any, y: Any, loss: str) -> tuple[Array, Array, Loss]:
-        loss_fn = LOSSES[check_choice("loss", loss, LOSSES)]
+        loss_fn = LOSSES.get(loss) if type(loss) is str else None
+        if loss_fn is None:
+            loss_fn = LOSSES[check_choice("loss", loss, LOSSES)]
         X = self._check_input(X)
-        y = loss_fn.check_target(y, (X.shape[0], self.layer_sizes[-1]))
+        output_shape = (X.shape[0], self.layer_sizes[-1])
+        if loss_fn.name == "mse" and _is_plain_finite_f64(y) and y.shape == output_shape:
+            return X, y, loss_fn
+        y = loss_fn.check_target(y, output_shape)
         return X, y, loss_fn
 
     def _check_parameters(self) -> None:
@@ -344,10 +385,16 @@ class MLP:
             raise
 
     def _all_float64(self, X: Array) -> bool:
-        if X.dtype != np.float64:
+        # ``dtype is _F64`` is the usual case and costs nothing; ``==`` catches equal copies.
+        dt = X.dtype
+        if dt is not _F64 and dt != _F64:
             return False
         for W, b in zip(self.weights, self.biases):
-            if W.dtype != np.float64 or b.dtype != np.float64:
+            dt = W.dtype
+            if dt is not _F64 and dt != _F64:
+                return False
+            dt = b.dtype
+            if dt is not _F64 and dt != _F64:
                 return False
         return True
 
@@ -410,32 +457,41 @@ class MLP:
         then computed in place over A, which the backward pass no longer needs once the layer's
         dW is known. The input layer's dX is not computed at all.
         """
-        acts = self._layer_entries()
-        if not all(act.has_fast_path for act in acts):
+        hidden = ACTIVATIONS[self.activation]
+        output = ACTIVATIONS[self.output_activation]
+        if not (hidden.has_fast_path and output.has_fast_path):
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
+        f_hidden = hidden.f_inplace
+        df_hidden = hidden.df_inplace
         weights = self.weights
+        biases = self.biases
         L = len(weights)
+        matmul = np.matmul
+        add = np.add
+        ones = _ones(X.shape[0])  # db = 1ᵀ delta: a matrix-vector product beats a column sum
+        # Forward: Z = A W, then b and f applied in place over Z (one array per layer).
         A_list = [X]
         A = X
-        for W, b, act in zip(weights, self.biases, acts):
-            Z = A @ W
-            Z += b
-            A = act.f_inplace(Z)  # type: ignore[misc]
+        for l in range(L - 1):
+            A = matmul(A, weights[l])
+            add(A, biases[l], out=A)
+            A = f_hidden(A)  # type: ignore[misc]
             A_list.append(A)
-        value = loss_fn.value_kernel(A, y)
-        delta = loss_fn.grad_kernel(A, y)  # dL/dy_hat, a fresh array
-        acts[-1].df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
+        A = matmul(A, weights[-1])
+        add(A, biases[-1], out=A)
+        A = output.f_inplace(A)  # type: ignore[misc]
+        value, delta = _VALUE_AND_GRAD[loss_fn.name](A, y)  # delta = dL/dy_hat, a fresh array
+        output.df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
         dweights: list[Array] = [delta] * L
         dbiases: list[Array] = [delta] * L
-        df_hidden = ACTIVATIONS[self.activation].df_inplace
         for l in range(L - 1, 0, -1):
             A_prev = A_list[l]
-            dweights[l] = A_prev.T @ delta
-            dbiases[l] = delta.sum(axis=0)
-            delta_prev = delta @ weights[l].T
+            dweights[l] = matmul(A_prev.T, delta)
+            dbiases[l] = matmul(ones, delta)
+            delta_prev = matmul(delta, weights[l].T)
             df_hidden(delta_prev, A_prev)  # type: ignore[misc]  # A_prev is used up here
             delta = delta_prev
-        dweights[0] = X.T @ delta
-        dbiases[0] = delta.sum(axis=0)
+        dweights[0] = matmul(X.T, delta)
+        dbiases[0] = matmul(ones, delta)
         return value, dweights, dbiases

@@ -37,7 +37,8 @@ class _NormsPanel:
         _pin_labels(ax)
         # plain texts instead of a legend: a legend re-packs its boxes on every draw (~15 ms)
         ax.text(0.02, 0.96, "bars: measured", transform=ax.transAxes, color="C0", **_KEY)
-        self.key = ax.text(0.98, 0.96, "", transform=ax.transAxes, color="C1", ha="right", **_KEY)
+        # the prediction's key below, not beside it: the two overlap in narrow panels
+        self.key = ax.text(0.02, 0.87, "", transform=ax.transAxes, color="C1", **_KEY)
 
     def update(self, norms: Any, prediction: Any = None, title: str | None = None) -> None:
         import numpy as np
@@ -70,8 +71,8 @@ class _NormsPanel:
             if keep.any():
                 low, high = min(low, float(py.min())), max(high, float(py.max()))
         bottom = low / 3.0
-        # head room on the log scale for the legend: a third of the decades shown
-        top = high * 10.0 ** (0.35 * (np.log10(high / low) + 1.0))
+        # head room on the log scale for the two keys: almost half of the decades shown
+        top = high * 10.0 ** (0.45 * (np.log10(high / low) + 1.0))
         self.bars.set_verts(
             [
                 [(x - 0.4, bottom), (x - 0.4, v), (x + 0.4, v), (x + 0.4, bottom)]

@@ -127,8 +127,8 @@ def compose(*stages: tuple[Any, Any]) -> Composition:
             bad = sorted(ahead, key=str)[0]
             what = "its own symbol" if bad == symbol else "a later stage's symbol"
             raise ValueError(
-                f"stages[{i}] ({symbol}): a definition may use only inputs and earlier stages, "
-                f"got {what} {bad}"
+                f"stages[{i}] ({symbol}): expected a definition in the inputs and earlier "
+                f"stages only, got {what} {bad}"
             )
     free = set().union(*(d.free_symbols for _, d in parsed)) - set(names)
     return Composition(tuple(parsed), tuple(sorted(free, key=str)))
@@ -186,12 +186,13 @@ def _check_loss_fits(loss: str, n_out: int, activation: str, size_name: str) -> 
     spec = LOSSES[loss]
     if n_out < spec.min_outputs:
         raise ValueError(
-            f"{size_name}: loss {loss!r} needs at least {spec.min_outputs} outputs, got {n_out}"
+            f"{size_name}: expected at least {spec.min_outputs} outputs for loss {loss!r}, "
+            f"got {n_out}"
         )
     if loss == "binary_cross_entropy" and activation != "sigmoid":
         raise ValueError(
-            f"loss: 'binary_cross_entropy' needs outputs in (0, 1), that is the 'sigmoid' "
-            f"output activation, got activation {activation!r}"
+            f"loss: expected the 'sigmoid' output activation for 'binary_cross_entropy' (its "
+            f"outputs must lie in (0, 1)), got activation {activation!r}"
         )
 
 

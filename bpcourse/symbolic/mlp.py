@@ -160,8 +160,8 @@ def _check_model(model: Any) -> tuple[int, ...]:
         b = as_array(f"model.biases[{l}]", model.biases[l], ndim=1)
         if W.shape != (sizes[l], sizes[l + 1]) or b.shape != (sizes[l + 1],):
             raise ValueError(
-                f"model: layer {l} has weights {W.shape} and biases {b.shape}, expected "
-                f"{(sizes[l], sizes[l + 1])} and {(sizes[l + 1],)} from layer_sizes {sizes}"
+                f"model: expected layer {l} to have weights {(sizes[l], sizes[l + 1])} and "
+                f"biases {(sizes[l + 1],)} from layer_sizes {sizes}, got {W.shape} and {b.shape}"
             )
     return sizes
 

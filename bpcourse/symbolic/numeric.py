@@ -59,7 +59,7 @@ def lambdify_float(exprs: Any, symbols: Any, *, cse: bool = True) -> Callable[..
     missing = sorted(free - set(args), key=str)
     if missing:
         raise ValueError(
-            f"symbols: expected every free symbol of the expressions, {missing} are missing"
+            f"symbols: expected every free symbol of the expressions, got {missing} missing"
         )
     if any(e.has(sympy.Piecewise) for e in items):
         # NumPy's printer of nested Piecewise conditions can take many seconds (and with cse
@@ -127,7 +127,7 @@ def evaluate(expr: Any, values: Mapping[Symbol, Any]) -> float:
         )
     missing = sorted(e.free_symbols - set(values), key=str)
     if missing:
-        raise ValueError(f"values: expected a value for every free symbol, {missing} are missing")
+        raise ValueError(f"values: expected a value for every free symbol, got {missing} missing")
     symbols = sorted(e.free_symbols, key=str)
     numbers = [check_finite_number(f"values[{s}]", values[s]) for s in symbols]
     return float(lambdify_float(e, symbols)(*numbers))

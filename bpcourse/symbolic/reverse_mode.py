@@ -63,8 +63,8 @@ def _children(node: Expr) -> _Children:
     for arg in node.args:
         if not isinstance(arg, sympy.Expr):
             raise TypeError(
-                f"expr: reverse mode does not support {type(node).__name__} nodes "
-                f"(argument {arg!r} is not an expression)"
+                f"expr: expected nodes whose arguments are expressions (reverse mode does not "
+                f"support {type(node).__name__} nodes), got the argument {arg!r}"
             )
     return tuple(dict.fromkeys(node.args))
 
@@ -226,7 +226,7 @@ class SymbolicGradient:
         symbols = self.inputs if args is None else _as_symbols("args", args, allow_empty=True)
         missing = sorted(_free_symbols(self.expr) - set(symbols), key=str)
         if missing:
-            raise ValueError(f"args: expected every free symbol of expr, {missing} are missing")
+            raise ValueError(f"args: expected every free symbol of expr, got {missing} missing")
         program = (list(self.assignments), list(self.gradients))
         fn = sympy.lambdify(symbols, list(self.gradients), modules="numpy", cse=lambda _: program)
         return _float_wrapper(fn, len(symbols), single=False)

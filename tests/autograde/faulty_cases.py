@@ -404,8 +404,10 @@ def cases(les: Lesson, timeout: float, slow_seconds: float) -> list[Case]:
         Case("fake_result_hook", "a hook giving every cell a numeric result, wrong answer",
              _answer(les, FAKE_RESULT_HOOK + wrong), GRADED, partial, note="tampering",
              enames=on_tests("GradingTamperError")),
+        # the grading sandbox shows a kernel no submitted/ folder: nothing to restore (without
+        # the sandbox, the snapshot of submitted/ would put the files back and say so)
         Case("aa_vandal", "overwrites every submitted notebook, adds a file to another folder",
-             _with(les, vandal), GRADED, full, note="submitted files"),
+             _with(les, vandal), GRADED, full),
         Case("unknown_kernel", "asks for a kernel that does not exist", _with(les, unknown_kernel),
              GRADED, full, note="replaced"),
         Case(NON_ASCII_STUDENT, "non-ASCII text in cells and in the student id",

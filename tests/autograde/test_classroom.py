@@ -137,15 +137,17 @@ def test_hidden_test_tracebacks_are_shortened() -> None:
                                  "locked": True, "schema_version": 3}  # fmt: skip
     frames = ["frame 1", "assert f(2) == 5", "end"]
     test.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="assert f(2) == 5\n"),
         nbformat.v4.new_output(
             "error", ename="AssertionError", evalue="f(2) is 4", traceback=frames
-        )
+        ),
     ]
     plain = nbformat.v4.new_code_cell("1/0")
     plain.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="",
                                             traceback=["frame", "1/0"])]  # fmt: skip
     nb = nbformat.v4.new_notebook(cells=[test, plain])
     out, _ = ShortenHiddenTracebacks().preprocess(nb, {})
+    assert len(out.cells[0].outputs) == 1  # what the submission printed there is dropped
     assert out.cells[0].outputs[0].traceback == ["AssertionError: f(2) is 4"]
     assert out.cells[1].outputs[0].traceback == ["frame", "1/0"]
 

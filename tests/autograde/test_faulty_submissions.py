@@ -44,7 +44,9 @@ from course_utils import (
     solution_path,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
+# Under pytest-xdist one worker grades the batch (a module fixture) and runs every test that
+# reads it; the sanitizing tests, which share another scratch course, form a second group.
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("faulty-batch")]
 
 IDS = assignment_ids()
 TIMEOUT = 6  # per-cell timeout of the scratch course; nbgrader_config.py has the real one
@@ -372,6 +374,7 @@ def sanitize_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_course(tmp_path_factory.mktemp("sanitize"), IDS, SANITIZE_ONLY)
 
 
+@pytest.mark.xdist_group("faulty-sanitize")
 @pytest.mark.parametrize("aid", IDS)
 def test_sanitizing_restores_every_graded_and_read_only_cell(
     aid: str, sanitize_course: Path

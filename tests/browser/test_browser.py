@@ -32,6 +32,9 @@ CHROMIUM = bu.find_chromium()
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    # One pytest-xdist worker runs the whole module: its JupyterLab server and Chromium are
+    # module fixtures, started once.
+    pytest.mark.xdist_group("jupyterlab"),
     pytest.mark.skipif(
         CHROMIUM is None,
         reason="no Chromium found (install Debian's `chromium` or set BPCOURSE_CHROMIUM)",

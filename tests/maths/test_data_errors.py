@@ -16,6 +16,8 @@ from bpcourse.data import (
     train_val_split,
 )
 
+from error_catalogue import cases, check_error_case
+
 X10 = np.zeros((10, 2))
 Y10 = np.arange(10)
 
@@ -60,10 +62,8 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("label", "call", "exc", "needle"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("label", "call", "exc", "needle"), cases(CASES))
 def test_bad_argument_raises_named_error(
     label: str, call: Callable[[], object], exc: type[Exception], needle: str
 ) -> None:
-    with pytest.raises(exc) as info:
-        call()
-    assert needle in str(info.value), f"{label}: message {info.value!s} should name {needle!r}"
+    check_error_case(label, call, exc, needle)

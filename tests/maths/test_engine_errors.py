@@ -10,6 +10,8 @@ import pytest
 
 from bpcourse.engine import Value, backward_naive_recursive, graph, topological_order
 
+from error_catalogue import cases, check_error_case
+
 
 def _v(x: float = 2.0) -> Value:
     return Value(x)
@@ -97,12 +99,6 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("make", "error", "message"),
-    [case[1:] for case in CASES],
-    ids=[case[0] for case in CASES],
-)
-def test_bad_input_raises_named_error(make, error, message):
-    with pytest.raises(error) as info:
-        make()
-    assert message in str(info.value)
+@pytest.mark.parametrize(("label", "make", "error", "message"), cases(CASES))
+def test_bad_input_raises_named_error(label, make, error, message):
+    check_error_case(label, make, error, message)

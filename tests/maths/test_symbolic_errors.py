@@ -26,6 +26,8 @@ from bpcourse.symbolic import (
     symbolic_mlp_gradients,
 )
 
+from error_catalogue import cases, check_error_case
+
 x, y, z, w = sympy.symbols("x y z w")
 NEURON = neuron_loss()
 MODEL = nn.MLP((2, 3, 2), seed=0)
@@ -253,9 +255,6 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("call", "error", "match"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_error_catalogue(call, error, match):
-    with pytest.raises(error, match=match):
-        call()
+@pytest.mark.parametrize(("label", "call", "error", "match"), cases(CASES))
+def test_error_catalogue(label, call, error, match):
+    check_error_case(label, call, error, match, how="regex")

@@ -259,3 +259,11 @@ dL_dw_tanh = dL_da_tanh * da_dz_tanh * dz_dw_tanh
         ),
     ],
 }
+
+WRONG_ANSWERS["l01_chain_derivative"] += [
+    (
+        "cos taken at x instead of at the inner function",
+        "df1 = 3 * sp.sin(x**2 + 1) ** 2 * sp.cos(x) * 2 * x",
+        "not cos(x)",
+    ),
+]

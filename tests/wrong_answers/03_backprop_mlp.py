@@ -355,7 +355,10 @@ def central_difference_gradient(f, x, h=1e-5):
 from course_utils import delegating_answers  # noqa: E402
 
 WRONG_ANSWERS["l03_dense_backward"] += delegating_answers(
-    "dense_backward", "bpcourse.nn", "dense_backward", "bpcourse.dynamics.nn.dense_backward"
+    "dense_backward",
+    "bpcourse.nn",
+    "dense_backward",
+    "bpcourse.dynamics.training.nn.dense_backward",
 )
 WRONG_ANSWERS["l03_activation_derivatives"] += [
     (
@@ -389,7 +392,7 @@ def relu_derivative(Z):
     ),
 ]
 WRONG_ANSWERS["l03_mse_grad"] += delegating_answers(
-    "mse_grad", "bpcourse.nn", "mse_grad", "bpcourse.dynamics.nn.mse_grad"
+    "mse_grad", "bpcourse.nn", "mse_grad", "bpcourse.dynamics.training.nn.mse_grad"
 )
 WRONG_ANSWERS["l03_mse_grad"] += [
     (
@@ -402,7 +405,7 @@ WRONG_ANSWERS["l03_softmax_ce_grad"] += delegating_answers(
     "softmax_cross_entropy_grad",
     "bpcourse.nn",
     "softmax_cross_entropy_grad",
-    "bpcourse.dynamics.nn.softmax_cross_entropy_grad",
+    "bpcourse.dynamics.training.nn.softmax_cross_entropy_grad",
 )
 WRONG_ANSWERS["l03_softmax_ce_grad"] += [
     (
@@ -648,3 +651,25 @@ def relative_error(a, b):
         ),
     ],
 }
+
+# named messages for the two NaN mistakes (the entries above only expect "NaN")
+WRONG_ANSWERS["l03_softmax_ce_grad"] += [
+    (
+        "exp of the raw logits, named",
+        """
+def softmax_cross_entropy_grad(Z, y):
+    E = np.exp(Z)
+    P = E / E.sum(axis=1, keepdims=True)
+    P[np.arange(len(y)), y] -= 1.0
+    return P / len(y)
+""",
+        "Subtract each row's maximum",
+    ),
+]
+WRONG_ANSWERS["l03_gradient_check"] += [
+    (
+        "0/0 in relative_error, named",
+        _CENTRAL_OK + _relative("np.max(np.abs(a - b) / (np.abs(a) + np.abs(b)))"),
+        "from 0/0",
+    ),
+]

@@ -243,7 +243,7 @@ WRONG_ANSWERS["l04_sgd_step"] += delegating_answers(
     "sgd_step",
     "bpcourse.optim",
     "sgd_step",
-    "bpcourse.dynamics.make_optimizer.__globals__['sgd_step']",
+    "bpcourse.dynamics.training.make_optimizer.__globals__['sgd_step']",
 )
 WRONG_ANSWERS["l04_sgd_step"] += [
     (
@@ -512,5 +512,45 @@ WRONG_ANSWERS["l04_adam_step"] = [
         "steps uphill",
         _adam(_ADAM_MOMENTS, _ADAM_CORRECTION, "param + lr * m_hat / (np.sqrt(s_hat) + eps)"),
         "uphill",
+    ),
+]
+
+WRONG_ANSWERS["l04_train_epoch"] += [
+    (
+        "rebinds the loop variables (W = W - lr * dW): the model never changes",
+        _epoch(
+            "range(0, X.shape[0], batch_size)",
+            "            W = W - lr * dW\n            b = b - lr * db",
+        ),
+        "only rebinds the loop variable",
+    ),
+]
+
+RIGHT_ANSWERS["l04_adam_step"] = [
+    (
+        "corrections as separate numbers, np.power and np.sqrt",
+        """
+def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    new_m = beta1 * m + (1.0 - beta1) * grad
+    new_s = beta2 * s + (1.0 - beta2) * np.power(grad, 2)
+    c1 = 1.0 - np.power(beta1, t)
+    c2 = 1.0 - np.power(beta2, t)
+    step = (new_m / c1) / (np.sqrt(new_s / c2) + eps)
+    return param - lr * step, new_m, new_s
+""",
+    ),
+    (
+        "copies updated in place, entry by entry",
+        """
+def adam_step(param, grad, m, s, t, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+    new_param, new_m, new_s = param.astype(float), m.astype(float), s.astype(float)
+    for i in np.ndindex(param.shape):
+        new_m[i] = beta1 * m[i] + (1 - beta1) * grad[i]
+        new_s[i] = beta2 * s[i] + (1 - beta2) * grad[i] * grad[i]
+        m_hat = new_m[i] / (1 - beta1**t)
+        s_hat = new_s[i] / (1 - beta2**t)
+        new_param[i] = param[i] - lr * m_hat / (s_hat**0.5 + eps)
+    return new_param, new_m, new_s
+""",
     ),
 ]

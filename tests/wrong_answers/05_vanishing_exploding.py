@@ -190,7 +190,7 @@ WRONG_ANSWERS["l05_clip_by_global_norm"] += [
     (
         "delegates to optim.clip_grad_norm (through dynamics' namespace)",
         "import bpcourse.dynamics\ndef clip_by_global_norm(grads, max_norm):\n"
-        "    return getattr(bpcourse.dynamics, 'clip_grad_norm')(grads, max_norm)[0]\n",
+        "    return getattr(bpcourse.dynamics.training, 'clip_grad_norm')(grads, max_norm)[0]\n",
         "own implementation",
     ),
     (

@@ -409,7 +409,7 @@ import bpcourse.dynamics
 
 def conv1d_grad_kernel(dY, X):
     k = X.shape[2] - dY.shape[2] + 1
-    back = getattr(bpcourse.dynamics.nn, "conv1d_backward")
+    back = getattr(bpcourse.dynamics.training.nn, "conv1d_backward")
     return back(dY, X, np.zeros((dY.shape[1], X.shape[1], k)))[1:]
 """,
         "own implementation",
@@ -433,7 +433,7 @@ WRONG_ANSWERS["l06_rnn_step_backward"] += delegating_answers(
     "rnn_step_backward",
     "bpcourse.nn",
     "rnn_step_backward",
-    "bpcourse.dynamics.nn.rnn_step_backward",
+    "bpcourse.dynamics.training.nn.rnn_step_backward",
     keep_solution=False,
 )
 WRONG_ANSWERS["l06_bptt"] += [
@@ -661,3 +661,44 @@ regimes = {lr: _label(lr) for lr in (0.05, 0.5, 0.8, 1.2)}
         ),
     ],
 }
+
+# named message for the time index of X (H has T + 1 states, X only T inputs)
+WRONG_ANSWERS["l06_bptt"] += [
+    (
+        "X[:, t] where X[:, t - 1] is meant",
+        """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    grads = [np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])]
+    dh = dh_last
+    for t in range(X.shape[1], 0, -1):
+        _, dh, *step = nn.rnn_step_backward(dh, X[:, t], H[:, t - 1], H[:, t], W_xh, W_hh)
+        grads = [g + s for g, s in zip(grads, step)]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "Check the indices",
+    ),
+    (
+        "X[t] picks an example, not a time step",
+        """
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    grads = [np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros(W_hh.shape[0])]
+    dh = dh_last
+    for t in range(X.shape[1], 0, -1):
+        _, dh, *step = nn.rnn_step_backward(dh, X[t - 1], H[:, t - 1], H[:, t], W_xh, W_hh)
+        grads = [g + s for g, s in zip(grads, step)]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "Check the indices",
+    ),
+]
+WRONG_ANSWERS["l06_review_gradient_descent"] += [
+    (
+        "w_next a plain number",
+        'review_roles = "b"\nw_next = 0.95\n',
+        "expected a numpy array of two numbers",
+    ),
+]
