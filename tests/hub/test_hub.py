@@ -6,11 +6,14 @@ to ``/etc``). The test creates an instructor and three students as Unix users in
 groups, in homes under a scratch folder, and removes them at the end.
 
 - The instructor releases lesson 01 to the exchange (nbgrader's CLI, as the instructor).
-- Student A logs in through the hub's login form in headless Chromium, lists the released
-  assignments, fetches lesson 01, answers two exercises in the notebook, validates and submits
-  (the routes JupyterLab's Assignments tab calls, with the browser's session); student B
-  fetches and submits the notebook blank; student C never logs in.
-- The instructor collects, grades with ``bpcourse grade``, generates and releases feedback;
+- Student A logs in through the hub's login form in headless Chromium, opens the Assignments
+  tab (Nbgrader > Assignment List), fetches lesson 01 with its Fetch button, answers two
+  exercises (the notebook saved through the server's contents API in the browser's session),
+  validates (nbgrader's validate route, as the notebook's Validate button calls it) and
+  submits with the tab's Submit button; student B fetches and submits the notebook blank
+  through the same routes; student C never logs in.
+- The instructor collects, grades with ``bpcourse grade`` (in the grading sandbox, as the
+  unprivileged instructor), generates and releases feedback;
   student A fetches the feedback and finds their score in it; the export lists all three.
 - Isolation: B cannot reach A's server or the formgrader service through the hub, nor read
   A's submission or the instructor's course directory as a Unix user; the instructor opens
@@ -334,9 +337,14 @@ def test_a_class_on_the_hub(klass: Class) -> None:
             base_a = f"{klass.url}/user/{a}"
             listed = _api(page_a, "GET", f"{base_a}/assignments?course_id={COURSE}").json()
             assert [x["assignment_id"] for x in listed["value"]] == [AID], listed
-            fetched = _api(page_a, "POST", f"{base_a}/assignments/fetch",
-                           form={"course_id": COURSE, "assignment_id": AID}).json()  # fmt: skip
-            assert fetched["success"], fetched
+            # The Assignments tab (Nbgrader > Assignment List): fetch with its button.
+            page_a.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+            page_a.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+            released = page_a.locator("#released_assignments_list")
+            released.get_by_text(AID).wait_for(timeout=60_000)
+            released.get_by_role("button", name="Fetch").click()
+            fetched_list = page_a.locator("#fetched_assignments_list")
+            fetched_list.get_by_text(AID).first.wait_for(timeout=60_000)
             nb_path = f"{COURSE}/{AID}/{AID}.ipynb"
             nb = _api(page_a, "GET", f"{base_a}/api/contents/{nb_path}").json()["content"]
             nb, answered = _answered(nb, 2)
@@ -347,9 +355,11 @@ def test_a_class_on_the_hub(klass: Class) -> None:
             validated = _api(page_a, "POST", f"{base_a}/assignments/validate",
                              form={"path": nb_path}).json()  # fmt: skip
             assert validated["success"], validated
-            submitted = _api(page_a, "POST", f"{base_a}/assignments/submit",
-                             form={"course_id": COURSE, "assignment_id": AID}).json()  # fmt: skip
-            assert submitted["success"], submitted
+            # Submit with the Assignments tab's button.
+            fetched_list.get_by_role("button", name="Submit").first.click()
+            page_a.locator("#submitted_assignments_list").get_by_text(AID).first.wait_for(
+                timeout=60_000
+            )
             timings["student A"] = time.perf_counter() - t
 
             page_b = _login(browser, klass, b)
@@ -390,6 +400,11 @@ def test_a_class_on_the_hub(klass: Class) -> None:
             timings["collect, grade, feedback"] = time.perf_counter() - t
             assert "2 graded, 1 not graded, of 3" in graded, graded
             assert f"{c}  -      missing" in graded or "missing  no submission folder" in graded
+            # Grading ran in the sandbox, as the (unprivileged) instructor.
+            results = list(csv.DictReader(io.StringIO(
+                (klass.course / "grades" / f"{AID}.csv").read_text())))  # fmt: skip
+            tools = {r["student"]: r["sandbox"] for r in results if r["status"] == "graded"}
+            assert set(tools) == {a, b} and set(tools.values()) <= {"bwrap", "unshare"}, tools
             rows = {r["student"]: r for r in csv.DictReader(io.StringIO(
                 (klass.course / "grades" / "all.csv").read_text()))}  # fmt: skip
             assert set(rows) == {a, b, c}
