@@ -10,10 +10,10 @@ Contenders, timed round-robin in the same run:
 - **GEMM floor**: only the three matrix products an im2col layer cannot avoid, on ready-made
   matrices, into preallocated outputs: ``K @ cols`` (forward), ``dY @ colsᵀ`` (dK) and
   ``Kᵀ @ dY`` (the window gradients of dX), positions as columns;
-- **im2col (model path)**: what :class:`bpcourse.cnn.DigitCNN` runs: the im2col matrix built
-  by one slice copy per kernel entry, one product each way, col2im by slice additions;
-- **im2col (checked API)**: :func:`bpcourse.cnn.conv2d_im2col_forward` and ``_backward`` with
-  their argument checks;
+- **im2col (model path)**: what :class:`bpcourse.dynamics.digits.DigitCNN` runs: the im2col
+  matrix built by one slice copy per kernel entry, one product each way, col2im by slice additions;
+- **im2col (checked API)**: :func:`bpcourse.dynamics.digits.conv2d_im2col_forward` and
+  ``_backward`` with their argument checks;
 - **nn.conv2d (lesson 06)**: :func:`bpcourse.nn.conv2d_forward` and ``conv2d_backward``;
 - **PyTorch** (CPU, float64, ``torch.nn.functional.conv2d`` with autograd), when importable.
 
@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from bpcourse import cnn, nn
+from bpcourse import dynamics, nn
+from bpcourse.dynamics import digits as cnn
 
 Step = Callable[[], Any]
 C_OUT, K_SIZE, SIDE = 8, 3, 8
@@ -56,8 +57,8 @@ def make_data(N: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def gemm_floor(N: int) -> Step:
-    """The three products of an im2col layer, in the layout of bpcourse.cnn (positions as
-    columns): Y = K cols, dK = dY colsᵀ, dcols = Kᵀ dY."""
+    """The three products of an im2col layer, in the layout of bpcourse.dynamics.digits
+    (positions as columns): Y = K cols, dK = dY colsᵀ, dcols = Kᵀ dY."""
     rng = np.random.default_rng(1)
     positions, k = N * (SIDE - K_SIZE + 1) ** 2, K_SIZE * K_SIZE
     cols = rng.normal(size=(k, positions))
@@ -154,7 +155,7 @@ def explorer_latency(updates: int) -> list[float]:
     from bpcourse import data, widgets
 
     X, y = data.load_digits()
-    model = nn.DigitCNN.init(seed=0)
+    model = dynamics.DigitCNN.init(seed=0)
     explorer = widgets.digit_explorer(model, X[:200], y[:200])
     times = []
     moves = [("digit", i % 200) for i in range(1, updates)] + [("blank patch", True)]

@@ -16,8 +16,15 @@ Three ways to differentiate a scalar function $f$ of an array $x$ numerically, e
   precision. It needs $f$ written with operations that accept complex numbers and are
   analytic (no ``abs``, no ``np.real``, comparisons on the real part only).
 
-:func:`relative_error` compares the result with the backpropagated gradient, and
-:func:`check_model_gradients` does all of it for every weight and bias of a model.
+:func:`relative_error` compares the result with the backpropagated gradient (the package's
+one definition of relative error; :mod:`bpcourse.grading` keeps its own copy on purpose), and
+:func:`check_model_gradients` does all of it for every parameter of any model that follows the
+parameter protocol. Every numerical derivative here, and the cost experiment of
+:mod:`bpcourse.dynamics`, runs on one loop, :func:`perturb_each_entry`.
+
+One module on purpose (about 670 lines): the relative error, the perturbation kernel, the
+three numerical derivatives, the kink handling and the model check build on each other in
+that order and are read together in lesson 03; split, each part would import all the others.
 
 ReLU kinks: ReLU is not differentiable at 0. When a pre-activation $z$ lies within the finite
 difference step of 0, $f(x + h e_i)$ and $f(x - h e_i)$ sit on two different linear pieces and

@@ -65,14 +65,6 @@ ALLOWED: dict[str, set[str]] = {
     "grading": set(),
     "autograde": set(),  # module by module in AUTOGRADE_ALLOWED below
     "cli": {"autograde"},  # an alias of bpcourse.autograde.cli
-    # lesson 07 (the faces nn, data, plots, widgets load these on first use, see their ends)
-    "pool": {"_validate"},
-    "embedding": {"_validate"},
-    "realdata": {"_validate"},
-    "cnn": {"_validate", "nn", "optim", "pool"},
-    "charmodel": {"_validate", "nn", "optim", "embedding", "realdata"},
-    "plots_vision": {"_validate"},
-    "explorer_vision": {"_validate", "nn", "plots", "cnn", "plots_vision", "widgets"},
 }
 
 # The autograding subpackage, module by module (names relative to bpcourse.autograde). It may
@@ -108,6 +100,8 @@ SUBMODULES: dict[str, dict[str, set[str]]] = {
         "mlp": {"_checks", "activations", "init", "losses"},
         "conv": {"_checks"},
         "rnn": {"_checks", "init", "losses"},
+        "pool": set(),
+        "embedding": set(),
     },
     "symbolic": {
         "_checks": set(),
@@ -125,6 +119,8 @@ SUBMODULES: dict[str, dict[str, set[str]]] = {
         "rnn": {"_checks", "training"},
         "cost": {"_checks"},
         "symbolic_cost": set(),
+        "digits": set(),
+        "names": set(),
     },
     "plots": {
         "_common": set(),
@@ -134,6 +130,7 @@ SUBMODULES: dict[str, dict[str, set[str]]] = {
         "landscapes": {"_common"},
         "gradient_norms": {"_common"},
         "cost": set(),
+        "vision": set(),
     },
 }
 

@@ -25,6 +25,15 @@ from __future__ import annotations
 from typing import Any
 
 from bpcourse.dynamics.cost import BackpropMemory, GradientCost, backprop_memory, gradient_cost
+from bpcourse.dynamics.digits import (
+    CNNTrace,
+    DigitCNN,
+    TrainingHistory,
+    confusion_matrix,
+    conv2d_im2col_backward,
+    conv2d_im2col_forward,
+    train_digit_cnn,
+)
 from bpcourse.dynamics.gradient_flow import (
     BIAS_INITS,
     GRADIENT_NORM_KINDS,
@@ -48,6 +57,14 @@ from bpcourse.dynamics.learning_rate import (
     quadratic_descent_2d,
     quadratic_regime,
 )
+from bpcourse.dynamics.names import (
+    CharRNN,
+    CharTrace,
+    CharTrainingHistory,
+    sequence_cross_entropy,
+    sequence_cross_entropy_grad,
+    train_char_model,
+)
 from bpcourse.dynamics.rnn import RNNTrainResult, delay_task, rnn_gradient_norms, train_rnn
 from bpcourse.dynamics.training import TrainResult, early_stopping_epoch, sgd_epoch, train
 
@@ -58,7 +75,12 @@ __all__ = [
     "INPUT_DISTRIBUTIONS",
     "SATURATION_RULES",
     "BackpropMemory",
+    "CNNTrace",
+    "CharRNN",
+    "CharTrace",
+    "CharTrainingHistory",
     "CostTable",
+    "DigitCNN",
     "GradientCost",
     "GradientFlowReport",
     "GradientScalePrediction",
@@ -66,7 +88,11 @@ __all__ = [
     "OptimalSettings",
     "RNNTrainResult",
     "TrainResult",
+    "TrainingHistory",
     "backprop_memory",
+    "confusion_matrix",
+    "conv2d_im2col_backward",
+    "conv2d_im2col_forward",
     "cost_table",
     "delay_task",
     "early_stopping_epoch",
@@ -81,10 +107,14 @@ __all__ = [
     "quadratic_descent_2d",
     "quadratic_regime",
     "rnn_gradient_norms",
+    "sequence_cross_entropy",
+    "sequence_cross_entropy_grad",
     "sgd_epoch",
     "theoretical_gradient_scale",
     "trace_gradient_norms",
     "train",
+    "train_char_model",
+    "train_digit_cnn",
     "train_rnn",
 ]
 

@@ -27,8 +27,6 @@ of :mod:`bpcourse.gradcheck` needs.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bpcourse.nn.activations import (
     ACTIVATIONS,
     LEAKY_RELU_SLOPE,
@@ -39,6 +37,7 @@ from bpcourse.nn.activations import (
     register_activation,
 )
 from bpcourse.nn.conv import conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward
+from bpcourse.nn.embedding import embedding_backward, embedding_forward
 from bpcourse.nn.init import INITS, Init, explorer_inits, init_weights, register_init
 from bpcourse.nn.losses import (
     LOSSES,
@@ -50,6 +49,7 @@ from bpcourse.nn.losses import (
     softmax_cross_entropy_grad,
 )
 from bpcourse.nn.mlp import MLP, Trace, dense_backward, dense_forward
+from bpcourse.nn.pool import maxpool2d_argmax, maxpool2d_backward, maxpool2d_forward
 from bpcourse.nn.rnn import (
     RNN,
     SEQUENCE_CLIPS,
@@ -84,9 +84,14 @@ __all__ = [
     "conv2d_forward",
     "dense_backward",
     "dense_forward",
+    "embedding_backward",
+    "embedding_forward",
     "explorer_activations",
     "explorer_inits",
     "init_weights",
+    "maxpool2d_argmax",
+    "maxpool2d_backward",
+    "maxpool2d_forward",
     "mse",
     "mse_grad",
     "recurrent_weights",
@@ -100,40 +105,3 @@ __all__ = [
     "softmax_cross_entropy",
     "softmax_cross_entropy_grad",
 ]
-
-
-# --- lesson 07: max pooling, embeddings, the digit CNN and the character model ----------------
-# Defined in their own modules, which import this one; so they are loaded on first use
-# (PEP 562) rather than imported here, and ``<face>.<name>`` works as for every other name.
-_LESSON07: dict[str, str] = {
-    "CharRNN": "bpcourse.charmodel",
-    "CharTrace": "bpcourse.charmodel",
-    "CharTrainingHistory": "bpcourse.charmodel",
-    "sequence_cross_entropy": "bpcourse.charmodel",
-    "sequence_cross_entropy_grad": "bpcourse.charmodel",
-    "train_char_model": "bpcourse.charmodel",
-    "CNNTrace": "bpcourse.cnn",
-    "DigitCNN": "bpcourse.cnn",
-    "TrainingHistory": "bpcourse.cnn",
-    "confusion_matrix": "bpcourse.cnn",
-    "conv2d_im2col_backward": "bpcourse.cnn",
-    "conv2d_im2col_forward": "bpcourse.cnn",
-    "train_digit_cnn": "bpcourse.cnn",
-    "embedding_backward": "bpcourse.embedding",
-    "embedding_forward": "bpcourse.embedding",
-    "maxpool2d_argmax": "bpcourse.pool",
-    "maxpool2d_backward": "bpcourse.pool",
-    "maxpool2d_forward": "bpcourse.pool",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LESSON07:
-        raise AttributeError(f"module 'bpcourse.nn' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_LESSON07[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LESSON07])

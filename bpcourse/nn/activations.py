@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -77,10 +77,12 @@ class Activation:
     formula: str = ""
     in_explorers: bool = False
 
-    @property
-    def has_fast_path(self) -> bool:
-        """Whether both in-place kernels exist (the MLP's training fast path)."""
-        return self.f_inplace is not None and self.df_inplace is not None
+    #: whether both in-place kernels exist (the MLP's training fast path); derived, not given
+    has_fast_path: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fast = self.f_inplace is not None and self.df_inplace is not None
+        object.__setattr__(self, "has_fast_path", fast)  # frozen: set once, read per step
 
 
 def _sigmoid(Z: Array) -> Array:

@@ -410,7 +410,8 @@ class MLP:
 
     def _forward(self, X: Array) -> Array:
         acts = self._layer_entries()
-        if not self._all_float64(X) or not all(act.has_fast_path for act in acts):
+        hidden, output = acts[0], acts[-1]
+        if not (self._all_float64(X) and hidden.has_fast_path and output.has_fast_path):
             A = X
             for W, b, act in zip(self.weights, self.biases, acts):
                 A = act.f(A @ W + b)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpcourse import cnn, widgets
-from bpcourse.explorer_vision import digit_explorer
-from bpcourse.realdata import load_digits
+from bpcourse import widgets
+from bpcourse.data import load_digits
+from bpcourse.dynamics import digits as cnn
+from bpcourse.widgets import digit_explorer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from bpcourse import data, gradcheck, nn, plots
+from bpcourse import data, dynamics, gradcheck, nn, plots
 
 
 @pytest.fixture(scope="module")
@@ -19,16 +19,18 @@ def digits() -> tuple[np.ndarray, ...]:
 
 
 @pytest.fixture(scope="module")
-def trained(digits) -> tuple[nn.DigitCNN, nn.TrainingHistory]:
+def trained(digits) -> tuple[dynamics.DigitCNN, dynamics.TrainingHistory]:
     X_tr, X_va, y_tr, y_va = digits
-    model = nn.DigitCNN.init(n_kernels=8, seed=0)
-    return nn.train_digit_cnn(model, X_tr, y_tr, X_va, y_va, epochs=15, batch_size=32, lr=0.01)
+    model = dynamics.DigitCNN.init(n_kernels=8, seed=0)
+    return dynamics.train_digit_cnn(
+        model, X_tr, y_tr, X_va, y_va, epochs=15, batch_size=32, lr=0.01
+    )
 
 
 def test_the_lessons_split_and_parameter_count(digits) -> None:
     X_tr, X_va, _, _ = digits
     assert (len(X_tr), len(X_va)) == (1347, 450)  # the numbers the lesson states
-    model = nn.DigitCNN.init(n_kernels=8, seed=0)
+    model = dynamics.DigitCNN.init(n_kernels=8, seed=0)
     assert sum(p.size for p in model.parameters()) == 810
 
 
@@ -44,11 +46,13 @@ def test_the_cnn_of_the_lesson_passes_95_percent(trained, digits) -> None:
 def test_the_lessons_gradient_checks_pass(digits) -> None:
     X_tr, _, y_tr, _ = digits
     xent = "softmax_cross_entropy"
-    result = gradcheck.check_model_gradients(nn.DigitCNN.init(seed=0), X_tr[:5], y_tr[:5], xent)
+    result = gradcheck.check_model_gradients(
+        dynamics.DigitCNN.init(seed=0), X_tr[:5], y_tr[:5], xent
+    )
     assert result.ok() and result.worst < 1e-10
     names = data.load_names()
     vocab = data.CharVocab.from_texts(names)
-    tiny = nn.CharRNN.init(vocab.size, embed_dim=3, n_hidden=5, spectral_radius=1.5, seed=1)
+    tiny = dynamics.CharRNN.init(vocab.size, embed_dim=3, n_hidden=5, spectral_radius=1.5, seed=1)
     X, Y = data.names_to_sequences(names[:6], vocab, length=6)
     assert gradcheck.check_model_gradients(tiny, X[:3], Y[:3], xent).worst < 1e-10
 
@@ -63,11 +67,13 @@ def test_clipping_on_long_sequences_as_the_lesson_says() -> None:
     tr, va = [names[i] for i in order[:4600]], [names[i] for i in order[4600:]]
     X, Y = data.names_to_sequences(tr, vocab, length=150)
     Xv, Yv = data.names_to_sequences(va, vocab, length=150)
-    steep = nn.CharRNN.init(vocab.size, embed_dim=16, n_hidden=64, spectral_radius=2.0, seed=0)
+    steep = dynamics.CharRNN.init(
+        vocab.size, embed_dim=16, n_hidden=64, spectral_radius=2.0, seed=0
+    )
     kw = {"steps": 120, "batch_size": 16, "lr": 1.0, "optimizer": "sgd", "X_val": Xv, "Y_val": Yv}
     kw["eval_every"] = 40
-    _, raw = nn.train_char_model(steep, X, Y, **kw)
-    _, clipped = nn.train_char_model(steep, X, Y, max_norm=1.0, **kw)
+    _, raw = dynamics.train_char_model(steep, X, Y, **kw)
+    _, clipped = dynamics.train_char_model(steep, X, Y, max_norm=1.0, **kw)
     assert max(raw.grad_norm) > 1e10
     assert raw.grad_norm[0] == clipped.grad_norm[0] and 100 < raw.grad_norm[0] < 1000
     assert clipped.val_loss[-1] < raw.val_loss[-1] - 0.2
@@ -81,7 +87,7 @@ def test_figures(trained, digits) -> None:
     model, history = trained
     _, X_va, _, y_va = digits
     pred = model.predict(X_va)
-    M = nn.confusion_matrix(y_va, pred)
+    M = dynamics.confusion_matrix(y_va, pred)
     figures = {
         "digits": plots.plot_digits(X_va[:12], y_va[:12], pred[:12], title="t"),
         "kernels": plots.plot_kernels(model.K),
@@ -108,9 +114,9 @@ def test_char_figures() -> None:
     names = data.load_names()
     vocab = data.CharVocab.from_texts(names)
     X, Y = data.names_to_sequences(names[:300], vocab, 20)
-    model = nn.CharRNN.init(vocab.size, 4, 8, seed=0)
-    _, h1 = nn.train_char_model(model, X, Y, steps=5)
-    _, h2 = nn.train_char_model(model, X, Y, steps=5, max_norm=0.1)
+    model = dynamics.CharRNN.init(vocab.size, 4, 8, seed=0)
+    _, h1 = dynamics.train_char_model(model, X, Y, steps=5)
+    _, h2 = dynamics.train_char_model(model, X, Y, steps=5, max_norm=0.1)
     fig = plots.plot_char_training({"a": h1, "b": h2}, title="t")
     assert len(fig.axes) == 2 and fig.axes[1].get_yscale() == "log"
     assert len(fig.axes[0].lines) == 2

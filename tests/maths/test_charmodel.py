@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpcourse import charmodel, gradcheck
-from bpcourse.realdata import CharVocab, load_names, names_to_sequences
+from bpcourse import gradcheck
+from bpcourse.data import CharVocab, load_names, names_to_sequences
+from bpcourse.dynamics import names as charmodel
 
 NAMES = ["anna", "bob", "cleo", "dave", "eve", "ida", "otto"]
 VOCAB = CharVocab.from_texts(NAMES)

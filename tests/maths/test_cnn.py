@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpcourse import cnn, data, gradcheck, nn
-from bpcourse.realdata import load_digits
+from bpcourse import data, gradcheck, nn
+from bpcourse.data import load_digits
+from bpcourse.dynamics import digits as cnn
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bpcourse import gradcheck
-from bpcourse.embedding import embedding_backward, embedding_forward
+from bpcourse.nn.embedding import embedding_backward, embedding_forward
 
 
 def test_forward_is_a_row_lookup() -> None:

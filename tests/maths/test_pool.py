@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bpcourse import gradcheck
-from bpcourse.pool import maxpool2d_argmax, maxpool2d_backward, maxpool2d_forward
+from bpcourse.nn.pool import maxpool2d_argmax, maxpool2d_backward, maxpool2d_forward
 
 
 def _no_ties(shape, seed=0):

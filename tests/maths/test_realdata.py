@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bpcourse import data
-from bpcourse.realdata import CharVocab, load_digits, load_names, names_to_sequences
+from bpcourse.data import CharVocab, load_digits, load_names, names_to_sequences
 
 
 def test_digits() -> None:

@@ -124,7 +124,7 @@ def conv2d_backward_full(dY, X, K):
             "the package's im2col layer",
             """
 def conv2d_backward_full(dY, X, K):
-    return nn.conv2d_im2col_backward(dY, X, K)
+    return dynamics.conv2d_im2col_backward(dY, X, K)
 """,
             "own implementation",
         ),
@@ -290,7 +290,8 @@ def cross_entropy_over_time(logits, Y):
             "the package's functions",
             """
 def cross_entropy_over_time(logits, Y):
-    return nn.sequence_cross_entropy(logits, Y), nn.sequence_cross_entropy_grad(logits, Y)
+    ce = dynamics.sequence_cross_entropy
+    return ce(logits, Y), dynamics.sequence_cross_entropy_grad(logits, Y)
 """,
             "own implementation",
         ),
@@ -305,7 +306,7 @@ WRONG_ANSWERS["l07_maxpool_backward"] += delegating_answers(
     "maxpool_backward",
     "bpcourse.nn",
     "maxpool2d_backward",
-    "bpcourse.pool.maxpool2d_backward",
+    "bpcourse.nn.pool.maxpool2d_backward",
     keep_solution=False,
 )
 WRONG_ANSWERS["l07_conv_backward"] += [
@@ -324,10 +325,10 @@ WRONG_ANSWERS["l07_embedding_grad"] += [
     (
         "delegates through the character model's namespace",
         """
-import bpcourse.charmodel
+import bpcourse.dynamics.names
 
 def embedding_grad(dY, ids, vocab_size):
-    return getattr(bpcourse.charmodel, "embedding_backward")(dY, ids, vocab_size)
+    return getattr(bpcourse.dynamics.names, "embedding_backward")(dY, ids, vocab_size)
 """,
         "own implementation",
     ),

@@ -10,7 +10,7 @@ $$L = -\frac{1}{NT} \sum_{n} \sum_{t=1}^{T} \log \mathrm{softmax}(z_{n,t})_{y_{n
 The backward pass: the softmax-CE gradient at every step, $dh^{\text{out}}_t = dz_t
 W_{hy}^\top$ from the readout, backpropagation through time (:func:`bpcourse.nn.rnn_backward`)
 for the recurrent weights and the gradient of every $e_t$, and the embedding's backward rule
-(:func:`bpcourse.embedding.embedding_backward`: the rows of E collect the sum of the gradients
+(:func:`bpcourse.nn.embedding.embedding_backward`: the rows of E collect the sum of the gradients
 of every time they were looked up).
 
 The model follows the course's parameter protocol (``named_parameters``, ``parameters``,
@@ -36,9 +36,9 @@ from bpcourse._validate import (
     check_shape,
     describe,
 )
-from bpcourse.embedding import embedding_backward, embedding_forward
+from bpcourse.data import CharVocab
+from bpcourse.nn.embedding import embedding_backward, embedding_forward
 from bpcourse.optim import SGD, Adam, Optimizer, clip_grad_norm, global_norm
-from bpcourse.realdata import CharVocab
 
 __all__ = [
     "CharRNN",

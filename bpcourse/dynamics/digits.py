@@ -41,8 +41,8 @@ from bpcourse._validate import (
     check_shape,
     describe,
 )
+from bpcourse.nn.pool import maxpool2d_backward, maxpool2d_forward
 from bpcourse.optim import Adam
-from bpcourse.pool import maxpool2d_backward, maxpool2d_forward
 
 __all__ = [
     "CNNTrace",
@@ -119,7 +119,9 @@ def _check_conv(X: Any, K: Any) -> tuple[Array, Array]:
             f"got shape {X.shape}"
         )
     if K.shape[2] > X.shape[2] or K.shape[3] > X.shape[3]:
-        raise ValueError(f"K: kernel {K.shape[2:]} larger than the input {X.shape[2:]}")
+        raise ValueError(
+            f"K: expected a kernel no larger than the input {X.shape[2:]}, got {K.shape[2:]}"
+        )
     return X, K
 
 
@@ -408,7 +410,11 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int = 10) -> Array:
     if t.shape != p.shape or t.ndim != 1:
         raise ValueError(f"y_pred: expected the shape of y_true {t.shape}, got {p.shape}")
     if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
-        raise ValueError(f"y_true, y_pred: expected labels in 0..{n_classes - 1}")
+        low, high = min(t.min(), p.min()), max(t.max(), p.max())
+        raise ValueError(
+            f"y_true, y_pred: expected labels in 0..{n_classes - 1}, got labels from {low} to "
+            f"{high}"
+        )
     M = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(M, (t, p), 1)
     return M

@@ -226,7 +226,9 @@ def plot_embeddings(E: Any, chars: Sequence[str], title: str = "character embedd
     drawn as its character."""
     arr = as_array("E", E, ndim=2)
     if isinstance(chars, str) or len(chars) != arr.shape[0]:
-        raise ValueError(f"chars: expected {arr.shape[0]} characters (one per row of E)")
+        raise ValueError(
+            f"chars: expected {arr.shape[0]} characters (one per row of E), got {describe(chars)}"
+        )
     centred = arr - arr.mean(axis=0)
     _, _, Vt = np.linalg.svd(centred, full_matrices=False)
     xy = centred @ Vt[:2].T
