@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Extra options for `make course`, e.g. LAB_ARGS="--no-browser --port=8890".
 LAB_ARGS ?=
 
-.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets hub benchmarks clean-venv help
+.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets hub-test benchmarks clean-venv help
 
 help:
 	@echo "make setup       create or update .venv only"
@@ -22,6 +22,7 @@ help:
 	@echo "make demo        the slider explorers as a Voila dashboard (no code on screen)"
 	@echo "make slides      the same explorers as reveal.js slides, live (Voila), offline"
 	@echo "make slides-assets  fetch reveal.js's style sheets once (npm), for offline slides"
+	@echo "make hub-test    as root: a class on a real JupyterHub, end to end (Chromium, Unix users)"
 	@echo "make benchmarks  run the speed benchmarks (prints ratios, not part of the tests)"
 
 $(STAMP): pyproject.toml
@@ -101,6 +102,10 @@ $(REVEAL_ASSETS): | $(STAMP)
 	mkdir -p $(REVEAL_STATIC)
 	cp -R $(VENV)/share/bpcourse-npm/node_modules/reveal.js/dist $(REVEAL_STATIC)/dist
 	cp $(VENV)/share/bpcourse-npm/node_modules/jquery/dist/jquery.min.js $(REVEAL_STATIC)/
+
+# The class on a real JupyterHub, end to end (root: it creates Unix users). Its own step in CI.
+hub-test: $(STAMP)
+	BPCOURSE_HUB_E2E=1 $(BIN)/python -m pytest tests/hub -q -s -p no:cacheprovider
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -338,7 +338,7 @@ def test_production_grading_config() -> None:
 def test_jupyterhub_example_config_loads() -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
-    path = ROOT / "docs" / "jupyterhub_nbgrader_config.py"
+    path = ROOT / "deploy" / "nbgrader_config.py"
     c = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
     assert c.CourseDirectory.course_id
     assert c.Exchange.root.startswith("/")

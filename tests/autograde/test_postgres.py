@@ -158,6 +158,7 @@ def test_two_graders_ran_at_once_and_succeeded(graded: Any) -> None:
     for aid, code in graded["codes"].items():
         assert code == 0, graded["outputs"][aid]
         assert f"{len(STUDENTS[aid])} graded, 0 not graded" in graded["outputs"][aid]
+        assert "WITHOUT the sandbox" not in graded["outputs"][aid]
 
 
 def _count(url: str, sql: str) -> list[tuple[Any, ...]]:
