@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Extra options for `make course`, e.g. LAB_ARGS="--no-browser --port=8890".
 LAB_ARGS ?=
 
-.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets hub-test benchmarks clean-venv help
+.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets test-assets hub-test benchmarks clean-venv help
 
 help:
 	@echo "make setup       create or update .venv only"
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "bpcourse needs Python 3.10 or newer, found " + sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,class]'
 	# rfc3987-syntax builds a grammar at import and costs every Jupyter process ~2 s; nothing
 	# in the course validates URIs against it, so it is removed (pip check stays clean).
 	-$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax
@@ -64,7 +64,7 @@ $(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
 # fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
 PYTEST_WORKERS ?= 2
 
-pytest: $(STAMP) $(MATHJAX)
+pytest: $(STAMP) $(MATHJAX) test-assets
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lessons: $(STAMP)
@@ -94,6 +94,11 @@ slides: $(STAMP) $(REVEAL_ASSETS)
 	$(BIN)/voila --template=reveal --HTMLExporter.jquery_url=/voila/static/jquery.min.js --VoilaConfiguration.resources="{'reveal': {'url_prefix': '/voila/static', 'scroll': True, 'width': 1100, 'height': 800}}" demos/explorers.ipynb
 
 slides-assets: $(REVEAL_ASSETS)
+
+# What the tests use when npm is there (the offline-slides test says it is skipped otherwise).
+test-assets: | $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory slides-assets; \
+	else echo "npm not found: the offline-slides test will be skipped"; fi
 
 $(REVEAL_ASSETS): | $(STAMP)
 	@command -v npm >/dev/null || { echo "make slides needs npm once to fetch reveal.js (Debian: apt-get install npm)"; exit 2; }
