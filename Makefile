@@ -65,7 +65,7 @@ $(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
 PYTEST_WORKERS ?= 2
 
 pytest: $(STAMP) $(MATHJAX) test-assets
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 lessons: $(STAMP)
 	$(BIN)/python -m bpcourse.autograde.cli release-all
