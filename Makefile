@@ -10,7 +10,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # Extra options for `make course`, e.g. LAB_ARGS="--no-browser --port=8890".
 LAB_ARGS ?=
 
-.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets test-assets hub-test benchmarks clean-venv help
+.PHONY: setup course test lint typecheck pytest lessons demo slides slides-assets test-assets hub hub-test benchmarks clean-venv help
 
 help:
 	@echo "make setup       create or update .venv only"
@@ -22,6 +22,7 @@ help:
 	@echo "make demo        the slider explorers as a Voila dashboard (no code on screen)"
 	@echo "make slides      the same explorers as reveal.js slides, live (Voila), offline"
 	@echo "make slides-assets  fetch reveal.js's style sheets once (npm), for offline slides"
+	@echo "make hub         a DEMO class on a JupyterHub on this machine (an instructor, two students)"
 	@echo "make hub-test    as root: a class on a real JupyterHub, end to end (Chromium, Unix users)"
 	@echo "make benchmarks  run the speed benchmarks (prints ratios, not part of the tests)"
 
@@ -107,6 +108,21 @@ $(REVEAL_ASSETS): | $(STAMP)
 	mkdir -p $(REVEAL_STATIC)
 	cp -R $(VENV)/share/bpcourse-npm/node_modules/reveal.js/dist $(REVEAL_STATIC)/dist
 	cp $(VENV)/share/bpcourse-npm/node_modules/jquery/dist/jquery.min.js $(REVEAL_STATIC)/
+
+# A DEMO of the class hub on this machine: deploy/jupyterhub_config.py itself, switched to
+# JupyterHub's dummy log-in and simple spawner by BPCOURSE_HUB_DEMO=1 (see that file), with this
+# venv as the course environment and scratch folders in $(VENV)/hub-demo. The proxy comes from
+# npm once, into the venv. Not for a real class (README, "Running a class on JupyterHub").
+CHP_VERSION ?= 5.3.0
+CHP := $(VENV)/share/bpcourse-chp/node_modules/.bin/configurable-http-proxy
+
+$(CHP): | $(STAMP)
+	@command -v npm >/dev/null || { echo "make hub needs npm once for configurable-http-proxy (Debian: apt-get install npm)"; exit 2; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/share/bpcourse-chp configurable-http-proxy@$(CHP_VERSION)
+
+hub: $(STAMP) $(CHP)
+	BPCOURSE_HUB_DEMO=1 BPCOURSE_ENV=$(abspath $(VENV)) BPCOURSE_CHP=$(abspath $(CHP)) \
+		BPCOURSE_HUB_STATE=$(abspath $(VENV))/hub-demo $(BIN)/jupyterhub -f deploy/jupyterhub_config.py
 
 # The class on a real JupyterHub, end to end (root: it creates Unix users). Its own step in CI.
 hub-test: $(STAMP)

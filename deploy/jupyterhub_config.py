@@ -28,10 +28,14 @@ Environment (defaults in brackets):
 - ``BPCOURSE_COURSE_ROOT``, ``BPCOURSE_EXCHANGE``, ``BPCOURSE_DB_URL``: passed on to every
   server for ``deploy/nbgrader_config.py`` (and ``JUPYTER_CONFIG_PATH``, if set, to find it
   elsewhere than ``/etc/jupyter``).
+- ``BPCOURSE_HUB_DEMO`` [unset]: ``1`` turns this file into a DEMO on one machine (``make hub``),
+  see the section "DEMO ONLY" below. Never set it for a real class.
 """
 
 import grp
 import os
+import shutil
+import sys
 
 c = get_config()  # noqa: F821  (provided by JupyterHub when it loads this file)
 
@@ -53,6 +57,46 @@ def _members(group: str) -> list[str]:
 
 
 instructors, students = _members(INSTRUCTORS), _members(STUDENTS)
+
+# --- DEMO ONLY (BPCOURSE_HUB_DEMO=1, `make hub`) -----------------------------------------------
+# A class to try out on one machine without Unix accounts: JupyterHub's DummyAuthenticator
+# (one shared password, printed) and SimpleLocalProcessSpawner (every server runs as the hub's
+# own account, so users are NOT isolated from each other), the environment running the hub,
+# and scratch folders under BPCOURSE_HUB_STATE. Everything else below is the real class's set-up.
+DEMO = os.environ.get("BPCOURSE_HUB_DEMO") == "1"
+if DEMO:
+    REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ENV = os.environ.get("BPCOURSE_ENV", sys.prefix)
+    STATE = os.path.abspath(os.environ.get("BPCOURSE_HUB_STATE", os.path.join(ENV, "hub-demo")))
+    DEMO_PASSWORD = os.environ.get("BPCOURSE_HUB_DEMO_PASSWORD", "bpcourse-demo")
+    instructors, students = ["instructor"], ["student1", "student2"]
+    _course_root = os.path.join(STATE, "home", instructors[0], COURSE)
+    os.environ.setdefault("BPCOURSE_HUB_URL", "http://127.0.0.1:8000")
+    os.environ.setdefault("BPCOURSE_COURSE_ROOT", _course_root)
+    os.environ.setdefault("BPCOURSE_EXCHANGE", os.path.join(STATE, "exchange"))
+    os.environ.setdefault("JUPYTER_CONFIG_PATH", os.path.join(REPO, "deploy"))
+    os.makedirs(STATE, mode=0o700, exist_ok=True)
+    os.makedirs(os.environ["BPCOURSE_EXCHANGE"], exist_ok=True)
+    # The instructor's course directory: a copy of this checkout's course files (once).
+    os.makedirs(os.environ["BPCOURSE_COURSE_ROOT"], exist_ok=True)
+    for _name in ("solutions", "lessons", "nbgrader_config.py"):
+        _src = os.path.join(REPO, _name)
+        _dst = os.path.join(os.environ["BPCOURSE_COURSE_ROOT"], _name)
+        if not os.path.exists(_dst):
+            (shutil.copytree if os.path.isdir(_src) else shutil.copy2)(_src, _dst)
+    _banner = "!" * 78
+    print(
+        f"\n{_banner}\n  DEMO of the bpcourse class hub: NOT FOR A REAL CLASS.\n"
+        "  Any of the users below logs in with the shared password; every server runs as\n"
+        f"  this machine's account {os.getuid()} (no isolation between users).\n"
+        f"  URL:        {os.environ['BPCOURSE_HUB_URL']}\n"
+        f"  instructor: {instructors[0]}  (formgrader: /services/{COURSE}/)\n"
+        f"  students:   {', '.join(students)}\n"
+        f"  password:   {DEMO_PASSWORD}\n"
+        f"  scratch:    {STATE}\n{_banner}\n",
+        file=sys.stderr,
+        flush=True,
+    )
 
 # --- The hub and its proxy -------------------------------------------------------------------
 c.JupyterHub.bind_url = os.environ.get("BPCOURSE_HUB_URL", "http://:8000")
@@ -105,6 +149,8 @@ if instructors:
             "oauth_no_confirm": True,
         }
     ]
+    if DEMO:  # no Unix account "instructor": formgrader runs as the hub's own account
+        del c.JupyterHub.services[0]["user"]
     c.JupyterHub.load_roles = [
         {
             "name": f"formgrade-{COURSE}",
@@ -112,3 +158,15 @@ if instructors:
             "scopes": [f"access:services!service={COURSE}"],
         }
     ]
+
+# --- DEMO ONLY (continued): who logs in and how servers start ---------------------------------
+if DEMO:
+    c.JupyterHub.authenticator_class = "dummy"
+    c.DummyAuthenticator.password = DEMO_PASSWORD
+    c.Authenticator.allowed_users = set(instructors + students)
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(STATE, "home", "{username}")
+    if os.getuid() == 0:  # Jupyter servers refuse to run as root unless told it is deliberate
+        c.Spawner.args = ["--allow-root"]
+        if instructors:
+            c.JupyterHub.services[0]["command"].append("--allow-root")
