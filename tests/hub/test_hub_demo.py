@@ -3,9 +3,9 @@
 JupyterHub runs from this environment on free local ports, with scratch folders in a temporary
 directory; a student logs in through the hub's login form (the demo's dummy authenticator and
 shared password), the hub spawns their server (the simple local spawner) and it answers through
-the proxy; the student is refused the instructor's formgrader service. The hub is stopped at
-the end (SIGTERM, then its whole process group). Needs configurable-http-proxy from npm:
-``BPCOURSE_CHP``, ``make hub``'s copy in the venv, or one on the PATH.
+the proxy; the student is refused the formgrader service, which the instructor opens. The hub
+is stopped at the end (SIGTERM, then its whole process group). Needs configurable-http-proxy
+from npm: ``BPCOURSE_CHP``, ``make hub``'s copy in the venv, or one on the PATH.
 """
 
 from __future__ import annotations
@@ -152,5 +152,19 @@ def test_demo_hub_logs_in_a_student_and_starts_their_server(demo_hub: tuple[str,
     assert (homes / INSTRUCTOR / "bpcourse" / "nbgrader_config.py").is_file()
     # A student may not open the instructor's formgrader service.
     fg = session.get(f"{url}/services/bpcourse/formgrader", timeout=10)
-    assert fg.status_code == 403 or not fg.url.startswith(f"{url}/services/bpcourse/"), fg.url
+    assert fg.status_code == 403 and "/hub/api/oauth2/authorize" in fg.url, (fg.status_code, fg.url)
     print(f"demo hub: log-in to a running server in {time.monotonic() - start:.1f} s")
+
+    # The instructor logs in and opens formgrader, the hub service running in the course directory.
+    teacher = requests.Session()
+    teacher.get(f"{url}/hub/login")
+    teacher.post(
+        f"{url}/hub/login",
+        data={"username": INSTRUCTOR, "password": PASSWORD, "_xsrf": teacher.cookies["_xsrf"]},
+    )
+
+    def formgrader() -> bool:
+        r = teacher.get(f"{url}/services/bpcourse/formgrader", timeout=10)
+        return r.ok and r.url.endswith("/services/bpcourse/formgrader/manage_assignments")
+
+    _until("formgrader for the instructor", formgrader, log)
