@@ -125,7 +125,7 @@ hub: $(STAMP) $(CHP)
 		BPCOURSE_HUB_STATE=$(abspath $(VENV))/hub-demo $(BIN)/jupyterhub -f deploy/jupyterhub_config.py
 
 # The class on a real JupyterHub, end to end (root: it creates Unix users). Its own step in CI.
-hub-test: $(STAMP)
+hub-test: $(STAMP) $(CHP)
 	BPCOURSE_HUB_E2E=1 $(BIN)/python -m pytest tests/hub -q -s -p no:cacheprovider
 
 benchmarks: $(STAMP)
