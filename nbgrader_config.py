@@ -59,9 +59,13 @@ c.LimitedKernelManager.workdir_size_mb = 64
 c.LimitedKernelManager.memory_limit_mb = 3072
 # No lesson writes files; a loop writing a file without end stops at 256 MiB.
 c.LimitedKernelManager.file_size_limit_mb = 256
-# Numeric libraries get 2 threads: on a many-core grader, per-thread buffers would otherwise
-# reserve more address space than the cap above allows.
-c.LimitedKernelManager.library_threads = 2
+# Numeric libraries get 1 thread per kernel: a class is graded several kernels at a time
+# (`--jobs`), so parallel kernels already fill the cores, and threads beyond the cores wait on
+# each other (on a busy 2-core machine, lesson 07's character-model training took 19 s with 2
+# threads and 4 s with 1).
+# On a many-core grader, per-thread buffers would also reserve more address space than the
+# cap above allows.
+c.LimitedKernelManager.library_threads = 1
 
 # nbgrader's autograde pipeline with two steps replaced (bpcourse.autograde.preprocessors):
 # - RestoreCells puts back deleted test cells (the option below), deleted read-only cells, and

@@ -12,8 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-import matplotlib
-from hypothesis import HealthCheck, settings
+# One thread per numeric library, in this process and in every kernel, server and subprocess
+# the tests start: the suite runs on as many workers as there are cores, so more threads
+# would only wait on each other (set before numpy is first imported, just below). A variable
+# already set wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 matplotlib.use("Agg")
 
@@ -33,3 +41,27 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=300, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to run when ``--dist loadgroup`` would silently ignore the ``xdist_group`` marks.
+
+    The tests that share an expensive module fixture (a graded class, a JupyterLab server)
+    carry an ``xdist_group`` mark so that one worker builds it once. pytest-xdist 3.8 and
+    older tag such a test by rewriting its node id, which pytest 9.2 no longer allows
+    (pytest-xdist issue #1386): every worker would then build every shared fixture.
+    """
+    if config.getoption("dist", None) != "loadgroup" or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    from importlib.metadata import version
+
+    def release(name: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in version(name).split(".")[:2] if part.isdigit())
+
+    if release("pytest") >= (9, 2) and release("pytest-xdist") <= (3, 8):
+        raise pytest.UsageError(
+            f"--dist loadgroup with pytest {version('pytest')} and pytest-xdist "
+            f"{version('pytest-xdist')}: the xdist_group marks would be ignored and every "
+            "worker would build every shared fixture; install what pyproject.toml asks for "
+            "(`pip install -e '.[dev]'`, pytest<9.2)"
+        )

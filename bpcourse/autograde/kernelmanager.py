@@ -63,7 +63,9 @@ class LimitedKernelManager(AsyncKernelManager):
         0, help="CPU seconds for the whole kernel (RLIMIT_CPU); 0 for none."
     ).tag(config=True)
     library_threads = Integer(
-        2, help="Threads of OpenBLAS/OpenMP/MKL in the kernel unless set; 0 leaves them."
+        1,
+        help="Threads of OpenBLAS/OpenMP/MKL in the kernel unless set; 0 leaves them. One "
+        "per kernel: parallel grading jobs fill the cores already.",
     ).tag(config=True)
     sandbox = Enum(
         ["auto", "require", "off"],

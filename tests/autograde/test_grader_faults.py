@@ -31,7 +31,7 @@ from course_utils import (
     student_version,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("grader-faults")]
 
 LESSON = "02_computational_graphs"
 CONFIG = "c.Execute.timeout = 10\n"

@@ -35,7 +35,7 @@ from course_utils import (
     wrong_answers,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("postgres")]
 
 SKIP = pg_server.server_or_skip_reason()
 if SKIP:

@@ -32,7 +32,7 @@ from course_utils import (
     wrong_answers,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader]
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("class-report")]
 
 
 def _lesson() -> str:

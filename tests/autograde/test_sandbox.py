@@ -230,7 +230,13 @@ class Run:
     secret: str
 
 
-@pytest.fixture(scope="module", params=["bwrap", "unshare"])
+# One graded class per sandbox backend, each built once by one worker (its own xdist group).
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(b, marks=pytest.mark.xdist_group(f"hostile-{b}")) for b in ("bwrap", "unshare")
+    ],
+)
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
     backend = _sandbox_or_skip(request.param)
     tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
@@ -259,6 +265,13 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         _submit(course, attack.student, hc.notebook(LESSON, attack))
     secret = f"secret-{os.getpid()}-{time.time_ns()}"
     env = {**os.environ, hc.SECRET_VARIABLE: secret}
+    # The profile folder any first IPython start creates (with startup/README), made now: on
+    # a fresh machine a kernel of another test could create it during grading and pass for
+    # an attack on the start-up folder.
+    from IPython.core.profiledir import ProfileDir
+
+    _ipython_dir().mkdir(parents=True, exist_ok=True)
+    ProfileDir.create_profile_dir_by_name(str(_ipython_dir()), "default")
     before = _outside_state(course)
     processes = _processes()
     start = time.perf_counter()

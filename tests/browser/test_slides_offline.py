@@ -24,6 +24,7 @@ ASSETS = bu.ROOT / ".venv" / "share" / "jupyter" / "voila" / "templates" / "reve
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    pytest.mark.xdist_group("slides-offline"),
     pytest.mark.skipif(
         CHROMIUM is None,
         reason="no Chromium found (install Debian's `chromium` or set BPCOURSE_CHROMIUM)",

@@ -9,6 +9,9 @@ from matplotlib.figure import Figure
 
 from bpcourse import data, dynamics, gradcheck, nn, plots
 
+# The trained CNN is a module fixture: one worker trains it once for every test here.
+pytestmark = pytest.mark.xdist_group("lesson07-support")
+
 
 @pytest.fixture(scope="module")
 def digits() -> tuple[np.ndarray, ...]:
