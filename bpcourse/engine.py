@@ -87,6 +87,7 @@ def _node(data: float, prev: tuple[Value, ...], op: str, local: tuple[float, ...
     out._prev = prev
     out._op = op
     out._local = local
+    out._visit = None
     return out
 
 
@@ -101,6 +102,7 @@ def _constant(x: Any) -> Value:
     out._prev = ()
     out._op = ""
     out._local = ()
+    out._visit = None
     return out
 
 
@@ -142,7 +144,9 @@ class Value:
         0.8399
     """
 
-    __slots__ = ("_local", "_op", "_prev", "data", "grad", "label")
+    # ``_visit`` is bookkeeping of :meth:`backward` (see ``_backward_order``), not part of the
+    # graph.
+    __slots__ = ("_local", "_op", "_prev", "_visit", "data", "grad", "label")
 
     # Make numpy hand mixed operations such as ``np.float64(2.0) * Value(3.0)`` to Value.
     __array_ufunc__ = None
@@ -166,6 +170,7 @@ class Value:
         self._prev = _prev
         self._op = _op
         self._local = _local
+        self._visit = None
 
     # ------------------------------------------------------------------ primitive operations
     def __add__(self, other: Value | float) -> Value:
@@ -179,7 +184,8 @@ class Value:
         out.label = ""
         out._prev = (self, other)
         out._op = "+"
-        out._local = (1.0, 1.0)
+        out._local = (1.0, 1.0)  # a constant of the code: one shared tuple, not a new one
+        out._visit = None
         return out
 
     def __mul__(self, other: Value | float) -> Value:
@@ -193,6 +199,7 @@ class Value:
         out._prev = (self, other)
         out._op = "*"
         out._local = (other.data, self.data)
+        out._visit = None
         return out
 
     def __pow__(self, exponent: float) -> Value:
@@ -332,16 +339,14 @@ class Value:
         gradient on only after every node that uses it has added its share. The order is
         built without recursion: a chain of 100 000 nodes works.
         """
-        order = _topological_order(self, reset_grads=True)
+        order = _backward_order(self)  # also sets every grad of the graph to 0
         self.grad = 1.0
         for node in reversed(order):
             # This is ``node._backward()`` written out for one and two operands (every
             # operation here has one or two): a call and a zip per node would cost more than
             # the arithmetic. For ``a + a``, ``left`` and ``right`` are the same node and it
-            # receives both shares. Leaves have nothing to pass on.
+            # receives both shares. ``order`` holds no leaves: they have nothing to pass on.
             prev = node._prev
-            if not prev:
-                continue
             grad = node.grad
             if len(prev) == 2:
                 (left, right), (d_left, d_right) = prev, node._local
@@ -385,39 +390,67 @@ def topological_order(root: Value) -> list[Value]:
         TypeError: if ``root`` is not a ``Value``.
     """
     _check_root(root)
-    return _topological_order(root, reset_grads=False)
+    return _topological_order(root)
 
 
-def _topological_order(root: Value, reset_grads: bool) -> list[Value]:
-    """:func:`topological_order` without the check; ``reset_grads`` also sets each grad to 0."""
+def _topological_order(root: Value) -> list[Value]:
+    """:func:`topological_order` without the check."""
     order: list[Value] = []
     visited: set[Value] = set()
     # The stack holds nodes still to visit and, below a node's operands, a None marker. When
     # the marker comes back to the top, every operand of the node that pushed it is in
     # ``order``, so that node (the top of ``waiting``) can follow them. A leaf has no
-    # operands to wait for: it goes to ``order`` at once. (The list methods are looked up
-    # once: this loop runs once per edge of the graph.)
+    # operands to wait for: it goes to ``order`` at once.
     stack: list[Value | None] = [root]
     waiting: list[Value] = []
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(waiting.pop())
+            continue
+        if node in visited:  # reached again by another path: already in ``order``
+            continue
+        visited.add(node)
+        if node._prev:
+            waiting.append(node)
+            stack.append(None)
+            stack.extend(node._prev)
+        else:
+            order.append(node)
+    return order
+
+
+def _backward_order(root: Value) -> list[Value]:
+    """The same search as :func:`_topological_order`, tuned for :meth:`Value.backward`.
+
+    It returns only the nodes that have operands (leaves have nothing to pass on, and half
+    the nodes of a graph can be constants such as the 2 of ``2 * a``) and sets the ``grad``
+    of every node it reaches, leaves included, to 0.
+    """
+    # Instead of a ``visited`` set, each node reached is stamped with ``visit``, an object
+    # made for this one search: "seen already?" is then an attribute read and an ``is``,
+    # which costs less than hashing the node into a set (this loop runs once per edge).
+    visit = object()
+    order: list[Value] = []
+    stack: list[Value | None] = [root]
+    waiting: list[Value] = []
+    # The list methods are looked up once, not on every pass of the loop.
     pop, push, extend = stack.pop, stack.append, stack.extend
-    wait, ready, emit, mark = waiting.append, waiting.pop, order.append, visited.add
+    wait, ready, emit = waiting.append, waiting.pop, order.append
     while stack:
         node = pop()
         if node is None:
             emit(ready())
             continue
-        if node in visited:  # reached again by another path: already in ``order``
+        if node._visit is visit:
             continue
-        mark(node)
-        if reset_grads:
-            node.grad = 0.0
+        node._visit = visit
+        node.grad = 0.0
         prev = node._prev
         if prev:
             wait(node)
             push(None)
             extend(prev)
-        else:
-            emit(node)
     return order
 
 
