@@ -147,6 +147,7 @@ class Value:
     # ``_visit`` is bookkeeping of :meth:`backward` (see ``_backward_order``), not part of the
     # graph.
     __slots__ = ("_local", "_op", "_prev", "_visit", "data", "grad", "label")
+    _visit: object
 
     # Make numpy hand mixed operations such as ``np.float64(2.0) * Value(3.0)`` to Value.
     __array_ufunc__ = None
