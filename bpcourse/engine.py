@@ -11,6 +11,9 @@ Each node keeps
 - ``_local``: the local derivatives $\partial \text{node} / \partial \text{operand}$, one per
   entry of ``_prev``, computed once in the forward pass.
 
+(Sums and products, most of any graph, are stored a little differently for speed, in
+:class:`_Binary` nodes; ``_prev`` and ``_local`` read the same on every node.)
+
 The backward pass is the chain rule applied node by node in reverse topological order: each
 node adds ``local derivative * node.grad`` into the ``grad`` of each operand (``+=``, because a
 node used twice receives a contribution along each path)::
