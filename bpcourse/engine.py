@@ -11,6 +11,9 @@ Each node keeps
 - ``_local``: the local derivatives $\partial \text{node} / \partial \text{operand}$, one per
   entry of ``_prev``, computed once in the forward pass.
 
+(Sums and products, most of any graph, are stored a little differently for speed, in
+:class:`_Binary` nodes; ``_prev`` and ``_local`` read the same on every node.)
+
 The backward pass is the chain rule applied node by node in reverse topological order: each
 node adds ``local derivative * node.grad`` into the ``grad`` of each operand (``+=``, because a
 node used twice receives a contribution along each path)::
@@ -87,6 +90,7 @@ def _node(data: float, prev: tuple[Value, ...], op: str, local: tuple[float, ...
     out._prev = prev
     out._op = op
     out._local = local
+    out._visit = None
     return out
 
 
@@ -101,6 +105,7 @@ def _constant(x: Any) -> Value:
     out._prev = ()
     out._op = ""
     out._local = ()
+    out._visit = None
     return out
 
 
@@ -142,7 +147,10 @@ class Value:
         0.8399
     """
 
-    __slots__ = ("_local", "_op", "_prev", "data", "grad", "label")
+    # ``_visit`` is bookkeeping of :meth:`backward` (see ``_backward_order``), not part of the
+    # graph.
+    __slots__ = ("_local", "_op", "_prev", "_visit", "data", "grad", "label")
+    _visit: object
 
     # Make numpy hand mixed operations such as ``np.float64(2.0) * Value(3.0)`` to Value.
     __array_ufunc__ = None
@@ -166,33 +174,40 @@ class Value:
         self._prev = _prev
         self._op = _op
         self._local = _local
+        self._visit = None
 
     # ------------------------------------------------------------------ primitive operations
     def __add__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else _constant(other)
-        data = self.data + other.data
-        # d(a + b)/da = 1, d(a + b)/db = 1. The node is built field by field as in _node
-        # (no call at all: + and * are most of every graph).
-        out = _new(Value)
-        out.data = data
+        # d(a + b)/da = 1, d(a + b)/db = 1. The node is a _Binary (see that class) built
+        # field by field, without a call: + and * are most of every graph.
+        out = _new(_Binary)
+        out.data = self.data + other.data
         out.grad = 0.0
         out.label = ""
-        out._prev = (self, other)
         out._op = "+"
-        out._local = (1.0, 1.0)
+        out._left = self
+        out._right = other
+        out._d_left = 1.0
+        out._d_right = 1.0
+        out._visit = None
         return out
 
     def __mul__(self, other: Value | float) -> Value:
         other = other if isinstance(other, Value) else _constant(other)
-        data = self.data * other.data
         # d(a * b)/da = b, d(a * b)/db = a
-        out = _new(Value)
-        out.data = data
+        a = self.data
+        b = other.data
+        out = _new(_Binary)
+        out.data = a * b
         out.grad = 0.0
         out.label = ""
-        out._prev = (self, other)
         out._op = "*"
-        out._local = (other.data, self.data)
+        out._left = self
+        out._right = other
+        out._d_left = b
+        out._d_right = a
+        out._visit = None
         return out
 
     def __pow__(self, exponent: float) -> Value:
@@ -332,24 +347,21 @@ class Value:
         gradient on only after every node that uses it has added its share. The order is
         built without recursion: a chain of 100 000 nodes works.
         """
-        order = _topological_order(self, reset_grads=True)
+        order = _backward_order(self)  # also sets every grad of the graph to 0
         self.grad = 1.0
         for node in reversed(order):
-            # This is ``node._backward()`` written out for one and two operands (every
-            # operation here has one or two): a call and a zip per node would cost more than
-            # the arithmetic. For ``a + a``, ``left`` and ``right`` are the same node and it
-            # receives both shares. Leaves have nothing to pass on.
-            prev = node._prev
-            if not prev:
-                continue
+            # This is ``node._backward()`` written out: a call and a zip per node would cost
+            # more than the arithmetic. Sums and products (``_Binary``) keep their operands
+            # in fields; every other operation has one operand. For ``a + a``, ``_left``
+            # and ``_right`` are the same node and it receives both shares. ``order`` holds
+            # no leaves: they have nothing to pass on.
             grad = node.grad
-            if len(prev) == 2:
-                (left, right), (d_left, d_right) = prev, node._local
-                left.grad += d_left * grad
-                right.grad += d_right * grad
-            elif len(prev) == 1:
-                prev[0].grad += node._local[0] * grad
-            else:
+            if type(node) is _Binary:
+                node._left.grad += node._d_left * grad
+                node._right.grad += node._d_right * grad
+            elif len(node._prev) == 1:
+                node._prev[0].grad += node._local[0] * grad
+            else:  # a node made with Value(...) by hand, with any number of operands
                 node._backward()
 
     # ------------------------------------------------------------------------------ display
@@ -360,6 +372,37 @@ class Value:
         if self.label:
             parts.append(f"label={self.label!r}")
         return f"Value({', '.join(parts)})"
+
+
+class _Binary(Value):
+    """A node of ``a + b`` or ``a * b``: a ``Value`` that keeps its two operands and their
+    local derivatives in four fields of its own instead of in the tuples ``_prev`` and
+    ``_local``.
+
+    Only the storage differs: ``_prev`` and ``_local`` read as usual (these two properties
+    build the tuples when asked), and ``backward`` treats the node like any other. The reason
+    is speed. Python's garbage collector keeps a list of every object that can hold references
+    (instances, tuples, lists...) and walks these lists again and again while a program
+    creates many of them, which building a graph does. A ``Value`` with a ``_prev`` tuple is
+    two such objects (three with a ``_local`` tuple; a tuple of floats leaves the list only
+    when the collector next looks at it); a ``_Binary`` is one. Sums and products are most of
+    the nodes of a network, so this cuts the collector's work roughly in half.
+    """
+
+    __slots__ = ("_d_left", "_d_right", "_left", "_right")
+    _left: Value
+    _right: Value
+    _d_left: float
+    _d_right: float
+
+    # Read-only here (a sum or product always has exactly two operands), hence the ignore.
+    @property
+    def _prev(self) -> tuple[Value, ...]:  # type: ignore[override]
+        return (self._left, self._right)
+
+    @property
+    def _local(self) -> tuple[float, ...]:  # type: ignore[override]
+        return (self._d_left, self._d_right)
 
 
 def _check_root(root: Any) -> Value:
@@ -385,39 +428,71 @@ def topological_order(root: Value) -> list[Value]:
         TypeError: if ``root`` is not a ``Value``.
     """
     _check_root(root)
-    return _topological_order(root, reset_grads=False)
+    return _topological_order(root)
 
 
-def _topological_order(root: Value, reset_grads: bool) -> list[Value]:
-    """:func:`topological_order` without the check; ``reset_grads`` also sets each grad to 0."""
+def _topological_order(root: Value) -> list[Value]:
+    """:func:`topological_order` without the check."""
     order: list[Value] = []
     visited: set[Value] = set()
     # The stack holds nodes still to visit and, below a node's operands, a None marker. When
     # the marker comes back to the top, every operand of the node that pushed it is in
     # ``order``, so that node (the top of ``waiting``) can follow them. A leaf has no
-    # operands to wait for: it goes to ``order`` at once. (The list methods are looked up
-    # once: this loop runs once per edge of the graph.)
+    # operands to wait for: it goes to ``order`` at once.
     stack: list[Value | None] = [root]
     waiting: list[Value] = []
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(waiting.pop())
+            continue
+        if node in visited:  # reached again by another path: already in ``order``
+            continue
+        visited.add(node)
+        if node._prev:
+            waiting.append(node)
+            stack.append(None)
+            stack.extend(node._prev)
+        else:
+            order.append(node)
+    return order
+
+
+def _backward_order(root: Value) -> list[Value]:
+    """The same search as :func:`_topological_order`, tuned for :meth:`Value.backward`.
+
+    It returns only the nodes that have operands (leaves have nothing to pass on, and half
+    the nodes of a graph can be constants such as the 2 of ``2 * a``) and sets the ``grad``
+    of every node it reaches, leaves included, to 0.
+    """
+    # Instead of a ``visited`` set, each node reached is stamped with ``visit``, an object
+    # made for this one search: "seen already?" is then an attribute read and an ``is``,
+    # which costs less than hashing the node into a set (this loop runs once per edge).
+    visit = object()
+    order: list[Value] = []
+    stack: list[Value | None] = [root]
+    waiting: list[Value] = []
+    # The list methods are looked up once, not on every pass of the loop.
     pop, push, extend = stack.pop, stack.append, stack.extend
-    wait, ready, emit, mark = waiting.append, waiting.pop, order.append, visited.add
+    wait, ready, emit = waiting.append, waiting.pop, order.append
     while stack:
         node = pop()
         if node is None:
             emit(ready())
             continue
-        if node in visited:  # reached again by another path: already in ``order``
+        if node._visit is visit:
             continue
-        mark(node)
-        if reset_grads:
-            node.grad = 0.0
-        prev = node._prev
-        if prev:
+        node._visit = visit
+        node.grad = 0.0
+        if type(node) is _Binary:  # its operands are in fields (reading _prev builds a tuple)
             wait(node)
             push(None)
-            extend(prev)
-        else:
-            emit(node)
+            push(node._left)
+            push(node._right)
+        elif node._prev:
+            wait(node)
+            push(None)
+            extend(node._prev)
     return order
 
 

@@ -354,6 +354,56 @@ def test_long_chain_is_iterative_and_fast():
     assert elapsed < 10.0, f"100 000-node chain took {elapsed:.1f} s"
 
 
+def test_sums_and_products_show_operands_and_local_derivatives_as_tuples():
+    """+ and * store their operands in fields; _prev and _local still read as tuples."""
+    a, b = Value(2.0), Value(-3.0)
+    s, p, q = a + b, a * b, a + a
+    assert (s._prev, s._op, s._local) == ((a, b), "+", (1.0, 1.0))
+    assert (p._prev, p._op, p._local) == ((a, b), "*", (-3.0, 2.0))
+    assert q._prev[0] is a and q._prev[1] is a
+    c = p * 4
+    assert c._prev[0] is p and c._prev[1].data == 4.0 and c._prev[1]._prev == ()
+    assert [(n._prev, n._local) for n in c._prev] == [((a, b), (-3.0, 2.0)), ((), ())]
+
+
+def test_a_learners_node_works_in_backward_like_a_built_in_one():
+    """The node of the softplus exercise, made with Value(...), mixed with + and *."""
+    x = Value(0.3)
+    y = x * x
+    sp = Value(math.log1p(math.exp(y.data)), "", (y,), "softplus", (1 / (1 + math.exp(-y.data)),))
+    out = sp * x + sp
+    out.backward()
+    d_sp = x.data + 1.0
+    want = d_sp * sp._local[0] * 2 * x.data + sp.data
+    assert x.grad == pytest.approx(want, rel=1e-14)
+    assert sp.grad == d_sp and out.grad == 1.0
+    out.backward()
+    assert x.grad == pytest.approx(want, rel=1e-14)
+
+
+def test_backward_leaves_other_graphs_alone_when_they_share_nodes():
+    a, b = Value(1.5), Value(-0.5)
+    shared = a * b
+    other = shared + a  # not part of root's graph
+    root = (shared * shared).tanh()
+    other.grad, b.grad = 7.0, 0.0
+    root.backward()
+    assert other.grad == 7.0
+    assert a.grad == pytest.approx((1 - root.data**2) * 2 * shared.data * b.data)
+    assert b.grad == pytest.approx((1 - root.data**2) * 2 * shared.data * a.data)
+
+
+def test_backward_on_a_deep_chain_of_sums_and_products():
+    """100 000 nodes of + and * (half of them constants): no recursion, exact gradient."""
+    x = Value(1.0)
+    v = x
+    for _ in range(25_000):
+        v = v * 1.0 + 0.0
+    v.backward()
+    assert len(topological_order(v)) == 100_001
+    assert x.grad == 1.0
+
+
 def test_topological_order_puts_operands_first():
     a, b = Value(1.0), Value(2.0)
     c = a * b
