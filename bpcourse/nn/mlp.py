@@ -3,6 +3,21 @@ r"""Dense layers and the multilayer perceptron :class:`MLP` with its backward pa
 :func:`dense_forward` and :func:`dense_backward` are one layer $Z = XW + b$ and its three
 gradients; :class:`MLP` stacks them, with :meth:`MLP.backprop` (every intermediate kept, a
 :class:`Trace`) and :meth:`MLP.loss_and_gradients` (the fast path used for training).
+
+How the fast path saves time (the maths is the same as in :meth:`MLP.backprop`):
+
+- **The bias folded into the product.** Appending a column of ones to the activations and the
+  bias as a last row to the weights gives $[A, 1] \begin{bmatrix} W \\ b \end{bmatrix} = AW + b$,
+  and the backward product $[A, 1]^\top \delta = \begin{bmatrix} A^\top\delta \\ 1^\top\delta
+  \end{bmatrix}$ is $dW$ with $db$ as its last row. So one product per layer replaces the
+  product, the bias addition and the column sum. Each layer keeps its parameters in one array
+  $[W; b]$ of shape (n_in + 1, n_out); ``weights[l]`` and ``biases[l]`` are views of its rows.
+- **Activations stored transposed**, one column per example, shape (n + 1, N) with the row
+  of ones last. Then the activations proper, the first n rows, are one contiguous block, on
+  which ``np.tanh`` runs at full (vectorised) speed; products with a transposed operand cost
+  BLAS nothing (it reads the matrix the other way).
+- **Work arrays reused** from one call to the next (per batch size), never returned.
+- ``np.dot`` rather than ``@`` for the products: for small matrices it has less overhead.
 """
 
 from __future__ import annotations
@@ -55,6 +70,68 @@ def _ones(n: int) -> Array:
         if len(_ONES) < 64:
             _ONES[n] = ones
     return ones
+
+
+#: Work arrays of the fast path are kept for at most this many batch sizes per model ...
+_MAX_WORKSPACES = 4
+#: ... and only when they hold at most this many numbers (8 MB): a forward pass over a whole
+#: data set gets temporary arrays instead of keeping them alive in the model.
+_MAX_WORKSPACE_SIZE = 1 << 20
+
+
+@dataclass
+class _Workspace:
+    r"""The work arrays of the fast path for one batch size N (never handed to the caller).
+
+    For every hidden layer l = 1, ..., L-1 (``None`` at index 0, the input, which is the
+    caller's X):
+
+    Attributes:
+        H: (n_l + 1, N) activations of layer l transposed, one column per example, with a
+            last row of ones (set once), so that ``H[l].T`` is $[A^{(l)}, 1]$.
+        A: the first n_l rows of ``H[l]`` (a contiguous view): the activations proper.
+        D: (n_l, N) $\partial L / \partial A^{(l)}$ transposed, turned in place into
+            $\delta^{(l)}$ (times $f'$).
+    """
+
+    N: int
+    H: list[Array]
+    A: list[Array]
+    D: list[Array]
+
+    @classmethod
+    def allocate(cls, layer_sizes: Sequence[int], N: int) -> _Workspace:
+        H: list[Array] = [np.empty(0)]
+        D: list[Array] = [np.empty(0)]
+        for n in layer_sizes[1:-1]:
+            Hl = np.empty((n + 1, N))
+            Hl[n] = 1.0
+            H.append(Hl)
+            D.append(np.empty((n, N)))
+        return cls(N, H, [Hl[:-1] for Hl in H], D)
+
+    @property
+    def size(self) -> int:
+        return sum(Hl.size + Dl.size for Hl, Dl in zip(self.H, self.D))
+
+
+def _all_float64(arrays: Sequence[Any]) -> bool:
+    """Whether every item is a real float64 ndarray."""
+    return all(type(P) is np.ndarray and P.dtype == _F64 for P in arrays)
+
+
+def _stack_parameters(
+    weights: Sequence[Array], biases: Sequence[Array]
+) -> tuple[list[Array], list[Array], list[Array]]:
+    """Copy every layer's W and b into one new array $[W; b]$ of shape (n_in + 1, n_out).
+
+    Returns:
+        (stacked, weights, biases): the new arrays, and views of their rows: ``W`` is
+        ``stacked[l][:-1]``, ``b`` is ``stacked[l][-1]``. Writing into a view writes into
+        the stacked array, so the views can be the model's live parameters.
+    """
+    stacked = [np.vstack((W, b)) for W, b in zip(weights, biases)]
+    return stacked, [P[:-1] for P in stacked], [P[-1] for P in stacked]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +236,13 @@ class MLP:
         weights: list of (n_in, n_out) float64 arrays, first layer first.
         biases: list of (n_out,) float64 arrays.
 
+    ``weights[l]`` and ``biases[l]`` are views of the rows of one array $[W; b]$ per layer,
+    which the training fast path multiplies in one product (see the module docstring). Editing
+    them in place (as optimizers do) is seen by the next step. A parameter replaced by another
+    array (``net.weights[0] = W_new``), or a model from :meth:`with_parameters`, pickle or
+    ``copy.deepcopy``, works too: the step then stacks that layer's W and b into a new array
+    at every call, which costs one copy of them (:meth:`copy` keeps the fast layout).
+
     Example:
         >>> net = MLP([2, 3, 1], seed=0)
         >>> X = np.array([[0.5, -1.0], [2.0, 0.0]])
@@ -166,6 +250,12 @@ class MLP:
         >>> [dW.shape for dW in dweights]
         [(2, 3), (3, 1)]
     """
+
+    #: per layer (stacked [W; b], the W view, the b view); None when weights and biases were
+    #: not made from stacked arrays (see __getstate__)
+    _stacked: list[tuple[Array, Array, Array]] | None = None
+    #: the fast path's work arrays by batch size (see _take_workspace)
+    _workspaces: dict[int, _Workspace] | None = None
 
     def __init__(
         self,
@@ -196,10 +286,31 @@ class MLP:
         self.seed: int = check_positive_int("seed", seed, minimum=0)
         rng = np.random.default_rng(self.seed)
         sizes = self.layer_sizes
-        self.weights: list[Array] = [
-            INITS[init](n_in, n_out, rng) for n_in, n_out in itertools.pairwise(sizes)
-        ]
-        self.biases: list[Array] = [np.zeros(n_out) for n_out in sizes[1:]]
+        weights = [INITS[init](n_in, n_out, rng) for n_in, n_out in itertools.pairwise(sizes)]
+        biases = [np.zeros(n_out) for n_out in sizes[1:]]
+        self._set_stacked_parameters(weights, biases)
+        self._workspaces = {}
+
+    def _set_stacked_parameters(self, weights: list[Array], biases: list[Array]) -> None:
+        """Copy ``weights`` and ``biases`` into stacked arrays $[W; b]$ and use views of them.
+
+        ``_stacked`` keeps, per layer, the stacked array with the two views made from it, so
+        that the fast path can tell whether ``weights[l]`` and ``biases[l]`` still are those
+        views (a test of identity, ``is``, which costs nothing).
+        """
+        stacked, self.weights, self.biases = _stack_parameters(weights, biases)
+        self._stacked = list(zip(stacked, self.weights, self.biases))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and ``copy`` leave out the stacked arrays and work arrays (a cache).
+
+        A copy's ``weights`` are new arrays, no longer views of a stacked array: its fast path
+        stacks them at each call (:meth:`copy` stacks them once instead).
+        """
+        state = self.__dict__.copy()
+        state["_stacked"] = None
+        state["_workspaces"] = {}
+        return state
 
     def __repr__(self) -> str:
         return (
@@ -244,7 +355,7 @@ class MLP:
             The new model; this one is unchanged.
         """
         checked = _check_parameter_arrays(arrays, self.named_parameters())
-        new = _copy.copy(self)
+        new = _copy.copy(self)  # without the stacked arrays (see __getstate__)
         new.weights = checked[0::2]
         new.biases = checked[1::2]
         return new
@@ -267,8 +378,11 @@ class MLP:
     def copy(self) -> MLP:
         """An independent copy (same class and settings, copied arrays)."""
         new = _copy.copy(self)
-        new.weights = [W.copy() for W in self.weights]
-        new.biases = [b.copy() for b in self.biases]
+        if _all_float64(self.weights) and _all_float64(self.biases):
+            new._set_stacked_parameters(self.weights, self.biases)
+        else:  # e.g. complex parameters (complex-step checks): copied as they are
+            new.weights = [W.copy() for W in self.weights]
+            new.biases = [b.copy() for b in self.biases]
         return new
 
     # --- public entry points: validate once, then run the unchecked passes below -----------
@@ -316,8 +430,8 @@ class MLP:
         """
         X, y, loss_fn = self._check_batch(X, y, loss)
         try:
-            if self._all_float64(X):
-                return self._train_step(X, y, loss_fn)
+            if X.dtype == _F64:
+                return self._train_step(X, y, loss_fn)  # (which falls back to _backprop)
             trace = self._backprop(X, y, loss_fn)
         except ValueError:
             self._check_parameters()
@@ -384,19 +498,38 @@ class MLP:
             self._check_parameters()
             raise
 
-    def _all_float64(self, X: Array) -> bool:
-        # ``dtype is _F64`` is the usual case and costs nothing; ``==`` catches equal copies.
-        dt = X.dtype
-        if dt is not _F64 and dt != _F64:
-            return False
-        for W, b in zip(self.weights, self.biases):
-            dt = W.dtype
-            if dt is not _F64 and dt != _F64:
-                return False
-            dt = b.dtype
-            if dt is not _F64 and dt != _F64:
-                return False
-        return True
+    def _stacked_parameters(self) -> list[Array] | None:
+        """Every layer's parameters as one array $[W; b]$ of shape (n_in + 1, n_out).
+
+        Usually free: ``weights[l]`` and ``biases[l]`` are still the views of the model's own
+        stacked array (a test of identity). A layer whose W or b was replaced by another
+        float64 array is stacked into a new array (a copy made at every call, always up to
+        date). ``None`` when some parameter is not a real float64 array (e.g. complex ones):
+        the caller then takes the reference path.
+        """
+        weights, biases, own = self.weights, self.biases, self._stacked
+        L = len(self.layer_sizes) - 1
+        if len(weights) != L or len(biases) != L:
+            self._check_parameters()  # raises the readable error
+        if own is not None:
+            stacked = [
+                P
+                for (P, W, b), W_now, b_now in zip(own, weights, biases)
+                if W is W_now and b is b_now
+            ]
+            if len(stacked) == L:
+                return stacked  # the usual case
+        if not (_all_float64(weights) and _all_float64(biases)):
+            return None
+        stacked = []
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            if own is not None and own[l][1] is W and own[l][2] is b:
+                stacked.append(own[l][0])
+                continue
+            if W.shape != (self.layer_sizes[l], self.layer_sizes[l + 1]) or b.shape != W.shape[1:]:
+                self._check_parameters()  # raises the readable error
+            stacked.append(np.vstack((W, b)))
+        return stacked
 
     def _layer_activations(self) -> list[str]:
         return [self.activation] * (len(self.weights) - 1) + [self.output_activation]
@@ -409,19 +542,22 @@ class MLP:
     # --- the passes (inputs already checked) -----------------------------------------------
 
     def _forward(self, X: Array) -> Array:
-        acts = self._layer_entries()
-        hidden, output = acts[0], acts[-1]
-        if not (self._all_float64(X) and hidden.has_fast_path and output.has_fast_path):
+        hidden = ACTIVATIONS[self.activation]
+        output = ACTIVATIONS[self.output_activation]
+        stacked = None
+        if X.dtype == _F64 and hidden.has_fast_path and output.has_fast_path:
+            stacked = self._stacked_parameters()
+        if stacked is None:  # complex numbers, other activations: the plain formulas
             A = X
-            for W, b, act in zip(self.weights, self.biases, acts):
+            for W, b, act in zip(self.weights, self.biases, self._layer_entries()):
                 A = act.f(A @ W + b)
             return A
-        A = X
-        for W, b, act in zip(self.weights, self.biases, acts):
-            Z = A @ W
-            Z += b
-            A = act.f_inplace(Z)  # type: ignore[misc]  # f(Z) written over Z: no temporary
-        return A
+        # The forward pass of the training step, so that loss() gives the same number to the
+        # last bit as loss_and_gradients().
+        work = self._take_workspace(X.shape[0])
+        Z = self._stacked_forward(X, stacked, work)
+        self._give_back_workspace(work)
+        return output.f_inplace(Z)  # type: ignore[misc]
 
     def _backprop(self, X: Array, y: Array, loss_fn: Loss) -> Trace:
         """The reference pass: the formulas of the module docstring, keeping everything."""
@@ -448,51 +584,102 @@ class MLP:
                 dA = delta @ self.weights[l].T
         return Trace(value, Z_list, A_list, deltas, dweights, dbiases)
 
+    # --- the fast path (see the module docstring) -----------------------------------------
+
+    def _take_workspace(self, N: int) -> _Workspace:
+        """The work arrays for a batch of N, taken out of the cache while in use.
+
+        Taking them out (``pop``) means that two calls running at the same time (threads)
+        never share work arrays: the second one finds none and makes its own.
+        """
+        if self._workspaces is None:
+            self._workspaces = {}
+        work = self._workspaces.pop(N, None)
+        if work is None:
+            work = _Workspace.allocate(self.layer_sizes, N)
+        return work
+
+    def _give_back_workspace(self, work: _Workspace) -> None:
+        cache = self._workspaces
+        if cache is None or work.size > _MAX_WORKSPACE_SIZE:
+            return
+        if len(cache) >= _MAX_WORKSPACES:
+            del cache[next(iter(cache))]  # the batch size cached first goes first
+        cache[work.N] = work
+
+    def _stacked_forward(self, X: Array, stacked: list[Array], work: _Workspace) -> Array:
+        r"""The forward pass on stacked parameters, up to the output's pre-activation Z.
+
+        Hidden layer l computes $A^{(l)\top} = f\big([W; b]^\top\, H^{(l-1)}\big)$ with
+        $H^{(l-1)} = [A^{(l-1)}, 1]^\top$, straight into ``work.A[l]``. The first layer reads
+        the caller's X, which has no row of ones: it adds its bias the ordinary way (copying X
+        into a stacked array would cost more than that for wide inputs). The last layer's
+        output is returned in the usual (N, n_out) orientation, as a new array.
+        """
+        f = ACTIVATIONS[self.activation].f_inplace
+        dot = np.dot
+        L = len(stacked)
+        P = stacked[0]
+        if L == 1:
+            Z = dot(X, P[:-1])
+            Z += P[-1]
+            return Z
+        H, A = work.H, work.A
+        dot(P[:-1].T, X.T, out=A[1])  # (n_1, N): (X W)^T = W^T X^T
+        A[1] += P[-1][:, None]  # the bias, one per row here
+        f(A[1])  # type: ignore[misc]
+        for l in range(1, L - 1):
+            dot(stacked[l].T, H[l], out=A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
+            f(A[l + 1])  # type: ignore[misc]
+        return dot(H[L - 1].T, stacked[L - 1])  # [A, 1] [W; b] = A W + b, (N, n_out)
+
     def _train_step(
         self, X: Array, y: Array, loss_fn: Loss
     ) -> tuple[Any, list[Array], list[Array]]:
-        """The fast pass for real float64 data: the same formulas with fewer temporaries.
+        r"""The fast pass for real float64 data: the formulas of :meth:`backprop`, rearranged.
 
-        The forward pass keeps only the activations, since every derivative in the table can
-        be written with A alone (tanh' = 1 - a², relu' = [a > 0], ...). Those derivatives are
-        then computed in place over A, which the backward pass no longer needs once the layer's
-        dW is known. The input layer's dX is not computed at all.
+        See the module docstring for the tricks (stacked $[W; b]$, transposed activations
+        with a row of ones, reused work arrays). In the backward pass, with
+        $D = (\partial L / \partial A^{(l)})^\top$ of shape (n_l, N):
+
+        - $\delta^{(l)\top} = D \odot f'$, computed in place over D (the derivative is written
+          with the activations alone, e.g. tanh' = 1 - a², which are then used up);
+        - $[dW; db] = [A^{(l-1)}, 1]^\top \delta^{(l)} = H^{(l-1)} \delta^{(l)}$, one product;
+        - the next D is $(\delta^{(l)} W^\top)^\top = W \delta^{(l)\top}$.
+
+        The input layer's dX is not computed at all. The returned gradients are new arrays
+        (``dW`` and ``db`` are views of the rows of one new $[dW; db]$), never work arrays.
         """
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS[self.output_activation]
-        if not (hidden.has_fast_path and output.has_fast_path):
+        stacked = None
+        if hidden.has_fast_path and output.has_fast_path:
+            stacked = self._stacked_parameters()
+        if stacked is None:
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
-        f_hidden = hidden.f_inplace
-        df_hidden = hidden.df_inplace
-        weights = self.weights
-        biases = self.biases
-        L = len(weights)
-        matmul = np.matmul
-        add = np.add
-        ones = _ones(X.shape[0])  # db = 1ᵀ delta: a matrix-vector product beats a column sum
-        # Forward: Z = A W, then b and f applied in place over Z (one array per layer).
-        A_list = [X]
-        A = X
-        for l in range(L - 1):
-            A = matmul(A, weights[l])
-            add(A, biases[l], out=A)
-            A = f_hidden(A)  # type: ignore[misc]
-            A_list.append(A)
-        A = matmul(A, weights[-1])
-        add(A, biases[-1], out=A)
-        A = output.f_inplace(A)  # type: ignore[misc]
-        value, delta = _VALUE_AND_GRAD[loss_fn.name](A, y)  # delta = dL/dy_hat, a fresh array
-        output.df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
-        dweights: list[Array] = [delta] * L
-        dbiases: list[Array] = [delta] * L
-        for l in range(L - 1, 0, -1):
-            A_prev = A_list[l]
-            dweights[l] = matmul(A_prev.T, delta)
-            dbiases[l] = matmul(ones, delta)
-            delta_prev = matmul(delta, weights[l].T)
-            df_hidden(delta_prev, A_prev)  # type: ignore[misc]  # A_prev is used up here
-            delta = delta_prev
-        dweights[0] = matmul(X.T, delta)
-        dbiases[0] = matmul(ones, delta)
+        df = hidden.df_inplace
+        dot = np.dot
+        L = len(stacked)
+        work = self._take_workspace(X.shape[0])
+        H, A, D = work.H, work.A, work.D
+        y_hat = output.f_inplace(self._stacked_forward(X, stacked, work))  # type: ignore[misc]
+        value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
+        output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
+        if L == 1:
+            self._give_back_workspace(work)
+            return value, [dot(X.T, delta)], [dot(_ones(X.shape[0]), delta)]
+        grads = [delta] * L  # [dW; db] per layer, filled last layer first
+        grads[L - 1] = dot(H[L - 1], delta)
+        dot(stacked[L - 1][:-1], delta.T, out=D[L - 1])
+        for l in range(L - 1, 1, -1):
+            df(D[l], A[l])  # type: ignore[misc]  # delta of layer l, transposed
+            grads[l - 1] = dot(H[l - 1], D[l].T)
+            dot(stacked[l - 1][:-1], D[l], out=D[l - 1])
+        df(D[1], A[1])  # type: ignore[misc]
+        dW0 = dot(X.T, D[1].T)  # the first layer, whose input has no row of ones
+        db0 = dot(D[1], _ones(X.shape[0]))  # db = 1^T delta: cheaper than a sum
+        self._give_back_workspace(work)
+        dweights = [dW0] + [G[:-1] for G in grads[1:]]
+        dbiases = [db0] + [G[-1] for G in grads[1:]]
         return value, dweights, dbiases
