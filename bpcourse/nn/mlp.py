@@ -83,36 +83,42 @@ _MAX_WORKSPACE_SIZE = 1 << 20
 class _Workspace:
     r"""The work arrays of the fast path for one batch size N (never handed to the caller).
 
-    For every hidden layer l = 1, ..., L-1 (``None`` at index 0, the input, which is the
-    caller's X):
-
     Attributes:
-        H: (n_l + 1, N) activations of layer l transposed, one column per example, with a
-            last row of ones (set once), so that ``H[l].T`` is $[A^{(l)}, 1]$.
-        A: the first n_l rows of ``H[l]`` (a contiguous view): the activations proper.
-        D: (n_l, N) $\partial L / \partial A^{(l)}$ transposed, turned in place into
-            $\delta^{(l)}$ (times $f'$).
+        N: the batch size.
+        H: for layers l = 1, ..., L-1, (n_l + 1, N): the activations of layer l transposed,
+            one column per example, with a last row of ones (set once), so that ``H[l].T`` is
+            $[A^{(l)}, 1]$. ``H[0]`` is the same for the input X when ``fold_input``, else
+            unused.
+        A: the first n_l rows of each ``H[l]`` (contiguous views): the activations proper.
+        D: for l = 1, ..., L-1, (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in
+            place into $\delta^{(l)}$ by the activation's derivative.
+        fold_input: whether X is copied into ``H[0]`` so that the first layer too folds its
+            bias into the product. Copying X costs N n_0 numbers, adding the bias separately
+            costs about N n_1: it is done when n_0 <= n_1 (small inputs, not images).
+        size: how many numbers the arrays hold.
     """
 
     N: int
     H: list[Array]
     A: list[Array]
     D: list[Array]
+    fold_input: bool
+    size: int
 
     @classmethod
     def allocate(cls, layer_sizes: Sequence[int], N: int) -> _Workspace:
-        H: list[Array] = [np.empty(0)]
-        D: list[Array] = [np.empty(0)]
-        for n in layer_sizes[1:-1]:
-            Hl = np.empty((n + 1, N))
-            Hl[n] = 1.0
-            H.append(Hl)
-            D.append(np.empty((n, N)))
-        return cls(N, H, [Hl[:-1] for Hl in H], D)
-
-    @property
-    def size(self) -> int:
-        return sum(Hl.size + Dl.size for Hl, Dl in zip(self.H, self.D))
+        fold_input = layer_sizes[0] <= layer_sizes[1]
+        H: list[Array] = []
+        D: list[Array] = []
+        for l, n in enumerate(layer_sizes[:-1]):
+            if l == 0 and not fold_input:
+                H.append(np.empty((0, N)))
+            else:
+                H.append(np.empty((n + 1, N)))
+                H[l][n] = 1.0
+            D.append(np.empty((n if l > 0 else 0, N)))
+        size = sum(Hl.size + Dl.size for Hl, Dl in zip(H, D))
+        return cls(N, H, [Hl[:-1] for Hl in H], D, fold_input, size)
 
 
 def _all_float64(arrays: Sequence[Any]) -> bool:
@@ -592,44 +598,44 @@ class MLP:
         Taking them out (``pop``) means that two calls running at the same time (threads)
         never share work arrays: the second one finds none and makes its own.
         """
-        if self._workspaces is None:
-            self._workspaces = {}
-        work = self._workspaces.pop(N, None)
-        if work is None:
-            work = _Workspace.allocate(self.layer_sizes, N)
-        return work
+        cache = self._workspaces
+        work = cache.pop(N, None) if cache is not None else None
+        return work if work is not None else _Workspace.allocate(self.layer_sizes, N)
 
     def _give_back_workspace(self, work: _Workspace) -> None:
         cache = self._workspaces
-        if cache is None or work.size > _MAX_WORKSPACE_SIZE:
-            return
-        if len(cache) >= _MAX_WORKSPACES:
-            del cache[next(iter(cache))]  # the batch size cached first goes first
-        cache[work.N] = work
+        if cache is None:
+            cache = self._workspaces = {}
+        if work.size <= _MAX_WORKSPACE_SIZE:
+            if len(cache) >= _MAX_WORKSPACES:
+                del cache[next(iter(cache))]  # the batch size cached first goes first
+            cache[work.N] = work
 
     def _stacked_forward(self, X: Array, stacked: list[Array], work: _Workspace) -> Array:
         r"""The forward pass on stacked parameters, up to the output's pre-activation Z.
 
-        Hidden layer l computes $A^{(l)\top} = f\big([W; b]^\top\, H^{(l-1)}\big)$ with
-        $H^{(l-1)} = [A^{(l-1)}, 1]^\top$, straight into ``work.A[l]``. The first layer reads
-        the caller's X, which has no row of ones: it adds its bias the ordinary way (copying X
-        into a stacked array would cost more than that for wide inputs). The last layer's
+        Hidden layer l + 1 computes $A^{(l+1)\top} = f\big([W; b]^\top H^{(l)}\big)$, where
+        $H^{(l)} = [A^{(l)}, 1]^\top$, straight into ``work.A[l + 1]``. The last layer's
         output is returned in the usual (N, n_out) orientation, as a new array.
         """
         f = ACTIVATIONS[self.activation].f_inplace
         dot = np.dot
         L = len(stacked)
-        P = stacked[0]
-        if L == 1:
-            Z = dot(X, P[:-1])
-            Z += P[-1]
+        if L == 1:  # no hidden layer: nothing to store
+            Z = dot(X, stacked[0][:-1])
+            Z += stacked[0][-1]
             return Z
         H, A = work.H, work.A
-        dot(P[:-1].T, X.T, out=A[1])  # (n_1, N): (X W)^T = W^T X^T
-        A[1] += P[-1][:, None]  # the bias, one per row here
-        f(A[1])  # type: ignore[misc]
-        for l in range(1, L - 1):
-            dot(stacked[l].T, H[l], out=A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
+        first = 0
+        if work.fold_input:
+            np.copyto(A[0], X.T)  # H[0] = [X, 1]^T: the first layer is then like the others
+        else:  # X W + b in the usual orientation, written transposed as the bias is added
+            W, b = stacked[0][:-1], stacked[0][-1]
+            np.add(dot(X, W).T, b[:, None], out=A[1])
+            f(A[1])  # type: ignore[misc]
+            first = 1
+        for l in range(first, L - 1):
+            dot(stacked[l].T, H[l], A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
             f(A[l + 1])  # type: ignore[misc]
         return dot(H[L - 1].T, stacked[L - 1])  # [A, 1] [W; b] = A W + b, (N, n_out)
 
@@ -667,19 +673,22 @@ class MLP:
         value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
-            self._give_back_workspace(work)
             return value, [dot(X.T, delta)], [dot(_ones(X.shape[0]), delta)]
         grads = [delta] * L  # [dW; db] per layer, filled last layer first
         grads[L - 1] = dot(H[L - 1], delta)
-        dot(stacked[L - 1][:-1], delta.T, out=D[L - 1])
+        dot(stacked[L - 1][:-1], delta.T, D[L - 1])
         for l in range(L - 1, 1, -1):
             df(D[l], A[l])  # type: ignore[misc]  # delta of layer l, transposed
             grads[l - 1] = dot(H[l - 1], D[l].T)
-            dot(stacked[l - 1][:-1], D[l], out=D[l - 1])
+            dot(stacked[l - 1][:-1], D[l], D[l - 1])
         df(D[1], A[1])  # type: ignore[misc]
-        dW0 = dot(X.T, D[1].T)  # the first layer, whose input has no row of ones
-        db0 = dot(D[1], _ones(X.shape[0]))  # db = 1^T delta: cheaper than a sum
+        dweights = [G[:-1] for G in grads]
+        dbiases = [G[-1] for G in grads]
+        if work.fold_input:
+            grads[0] = dot(H[0], D[1].T)
+            dweights[0], dbiases[0] = grads[0][:-1], grads[0][-1]
+        else:  # the input has no row of ones: db = 1^T delta (cheaper than a column sum)
+            dweights[0] = dot(X.T, D[1].T)
+            dbiases[0] = dot(D[1], _ones(X.shape[0]))
         self._give_back_workspace(work)
-        dweights = [dW0] + [G[:-1] for G in grads[1:]]
-        dbiases = [db0] + [G[-1] for G in grads[1:]]
         return value, dweights, dbiases
