@@ -87,11 +87,14 @@ class _Workspace:
         N: the batch size.
         H: for layers l = 1, ..., L-1, (n_l + 1, N): the activations of layer l transposed,
             one column per example, with a last row of ones (set once), so that ``H[l].T`` is
-            $[A^{(l)}, 1]$. ``H[0]`` is the same for the input X when ``fold_input``, else
-            unused.
+            $[A^{(l)}, 1]$. They are consecutive rows of one array ``H_all``. ``H[0]`` is the
+            same for the input X when ``fold_input``, else unused.
         A: the first n_l rows of each ``H[l]`` (contiguous views): the activations proper.
+        S: for l = 1, ..., L-1, (n_l, N): the activation's derivative $f'(Z^{(l)})$,
+            transposed, rows of one array ``S_all`` shaped like ``H_all`` (the rows facing the
+            ones are unused). One call computes them all once the forward pass is done.
         D: for l = 1, ..., L-1, (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in
-            place into $\delta^{(l)}$ by the activation's derivative.
+            place into $\delta^{(l)}$ by multiplying with ``S[l]``.
         fold_input: whether X is copied into ``H[0]`` so that the first layer too folds its
             bias into the product. Copying X costs N n_0 numbers, adding the bias separately
             costs about N n_1: it is done when n_0 <= n_1 (small inputs, not images).
@@ -99,26 +102,35 @@ class _Workspace:
     """
 
     N: int
+    H_all: Array
+    S_all: Array
     H: list[Array]
     A: list[Array]
+    S: list[Array]
     D: list[Array]
     fold_input: bool
     size: int
 
     @classmethod
     def allocate(cls, layer_sizes: Sequence[int], N: int) -> _Workspace:
-        fold_input = layer_sizes[0] <= layer_sizes[1]
-        H: list[Array] = []
-        D: list[Array] = []
-        for l, n in enumerate(layer_sizes[:-1]):
-            if l == 0 and not fold_input:
-                H.append(np.empty((0, N)))
-            else:
-                H.append(np.empty((n + 1, N)))
-                H[l][n] = 1.0
-            D.append(np.empty((n if l > 0 else 0, N)))
-        size = sum(Hl.size + Dl.size for Hl, Dl in zip(H, D))
-        return cls(N, H, [Hl[:-1] for Hl in H], D, fold_input, size)
+        n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
+        fold_input = n_0 <= layer_sizes[1]
+        H_all = np.empty((sum(hidden) + len(hidden), N))
+        S_all = np.empty_like(H_all)
+        H = [np.empty((n_0 + 1 if fold_input else 0, N))]
+        S = [S_all[:0]]
+        D = [S_all[:0]]
+        first = 0
+        for n in hidden:
+            H.append(H_all[first : first + n + 1])
+            S.append(S_all[first : first + n])
+            D.append(np.empty((n, N)))
+            first += n + 1
+        for Hl in H:
+            if Hl.size:
+                Hl[-1] = 1.0  # the row of ones, never overwritten
+        size = H_all.size + S_all.size + H[0].size + sum(Dl.size for Dl in D)
+        return cls(N, H_all, S_all, H, [Hl[:-1] for Hl in H], S, D, fold_input, size)
 
 
 def _all_float64(arrays: Sequence[Any]) -> bool:
@@ -666,8 +678,9 @@ class MLP:
         with a row of ones, reused work arrays). In the backward pass, with
         $D = (\partial L / \partial A^{(l)})^\top$ of shape (n_l, N):
 
-        - $\delta^{(l)\top} = D \odot f'$, computed in place over D (the derivative is written
-          with the activations alone, e.g. tanh' = 1 - a², which are then used up);
+        - $\delta^{(l)\top} = D \odot f'$, computed in place over D; the derivatives $f'$ of
+          all hidden layers were computed beforehand in one call, from the activations alone
+          (tanh' = 1 - a², relu' = [a > 0], ...), as one call costs less than one per layer;
         - $[dW; db] = [A^{(l-1)}, 1]^\top \delta^{(l)} = H^{(l-1)} \delta^{(l)}$, one product;
         - the next D is $(\delta^{(l)} W^\top)^\top = W \delta^{(l)\top}$.
 
@@ -682,24 +695,24 @@ class MLP:
         if stacked is None:
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
-        df = hidden.df_inplace
-        dot = np.dot
+        dot, multiply = np.dot, np.multiply
         L = len(stacked)
         work = self._take_workspace(X.shape[0])
-        H, A, D = work.H, work.A, work.D
+        H, S, D = work.H, work.S, work.D
         y_hat = output.f_inplace(self._stacked_forward(X, stacked, work))  # type: ignore[misc]
         value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
             return value, [dot(X.T, delta)], [dot(_ones(X.shape[0]), delta)]
+        hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every hidden layer
         grads = [delta] * L  # [dW; db] per layer, filled last layer first
         grads[L - 1] = dot(H[L - 1], delta)
         dot(stacked[L - 1][:-1], delta.T, D[L - 1])
         for l in range(L - 1, 1, -1):
-            df(D[l], A[l])  # type: ignore[misc]  # delta of layer l, transposed
+            multiply(D[l], S[l], D[l])  # delta of layer l, transposed
             grads[l - 1] = dot(H[l - 1], D[l].T)
             dot(stacked[l - 1][:-1], D[l], D[l - 1])
-        df(D[1], A[1])  # type: ignore[misc]
+        multiply(D[1], S[1], D[1])
         dweights = [G[:-1] for G in grads]
         dbiases = [G[-1] for G in grads]
         if work.fold_input:
