@@ -72,6 +72,25 @@ CASES = [
     ("y: (N,) wrong N", lambda: net(3, 4, 1).loss(X_OK, np.ones(3)), ValueError, "y"),
     ("y: NaN", lambda: net().loss_and_gradients(X_OK, with_nan(Y2)), ValueError, "y"),
     ("y: inf", lambda: net().backprop(X_OK, with_nan(Y2, value=-INF)), ValueError, "y"),
+    # the training step reads y's finiteness from the loss value: still a y error
+    (
+        "y: inf in training",
+        lambda: net().loss_and_gradients(X_OK, with_nan(Y2, value=INF)),
+        ValueError,
+        "y",
+    ),
+    (
+        "y: NaN, (N,) in training",
+        lambda: net(3, 4, 1).loss_and_gradients(X_OK, with_nan([1.0, 2.0], index=1)),
+        ValueError,
+        "y",
+    ),
+    (
+        "y: NaN, wide input",
+        lambda: net(3, 2, 2).loss_and_gradients(X_OK, with_nan(Y2)),
+        ValueError,
+        "y",
+    ),
     ("y: complex", lambda: net().loss(X_OK, Y2 + 1j), TypeError, "y"),
     # --- targets y, cross-entropy ---
     (
