@@ -250,7 +250,7 @@ def _mse_value_and_grad(y_hat: Array, y: Array) -> tuple[Any, Array]:
     """``(_mse_value, _mse_grad)`` of the same arguments with one difference ``y_hat - y``."""
     grad = y_hat - y
     flat = grad.ravel()
-    value = _scalar(np.dot(flat, flat) / flat.size)
+    value = _scalar(flat.dot(flat) / flat.size)  # the same BLAS call as np.dot in _mse_value
     grad *= 2.0 / grad.size
     return value, grad
 

@@ -17,7 +17,8 @@ How the fast path saves time (the maths is the same as in :meth:`MLP.backprop`):
   which ``np.tanh`` runs at full (vectorised) speed; products with a transposed operand cost
   BLAS nothing (it reads the matrix the other way).
 - **Work arrays reused** from one call to the next (per batch size), never returned.
-- ``np.dot`` rather than ``@`` for the products: for small matrices it has less overhead.
+- ``A.dot(B)`` rather than ``A @ B`` for the products: for small matrices it has less
+  overhead (no dispatch; with ``out=`` the result goes straight into a work array).
 """
 
 from __future__ import annotations
@@ -52,10 +53,10 @@ def _is_plain_finite_f64(value: Any) -> bool:
     Finiteness takes one dot product: $\sum_i x_i^2$ is finite only if every $x_i$ is; a
     finite array whose squares overflow gives False and goes through the full checks.
     """
-    if type(value) is not np.ndarray or value.dtype != _F64:
+    if type(value) is not np.ndarray or (value.dtype is not _F64 and value.dtype != _F64):
         return False
     flat = value.ravel()
-    return math.isfinite(np.dot(flat, flat))
+    return math.isfinite(flat.dot(flat))
 
 
 _ONES: dict[int, Array] = {}
@@ -448,7 +449,7 @@ class MLP:
         """
         X, y, loss_fn = self._check_batch(X, y, loss, finite_y_from_loss=True)
         try:
-            if X.dtype == _F64:
+            if X.dtype is _F64 or X.dtype == _F64:
                 result = self._train_step(X, y, loss_fn)  # (which falls back to _backprop)
             else:
                 trace = self._backprop(X, y, loss_fn)
@@ -507,7 +508,7 @@ class MLP:
         X = self._check_input(X)
         output_shape = (X.shape[0], self.layer_sizes[-1])
         if loss_fn.name == "mse" and y.__class__ is np.ndarray and y.shape == output_shape:
-            if finite_y_from_loss and y.dtype == _F64:
+            if finite_y_from_loss and (y.dtype is _F64 or y.dtype == _F64):
                 return X, y, loss_fn
             if _is_plain_finite_f64(y):
                 return X, y, loss_fn
@@ -591,7 +592,7 @@ class MLP:
         # The forward pass of the training step, so that loss() gives the same number to the
         # last bit as loss_and_gradients().
         work = self._take_workspace(X.shape[0])
-        Z = self._stacked_forward(X, stacked, work)
+        Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
         self._give_back_workspace(work)
         return output.f_inplace(Z)  # type: ignore[misc]
 
@@ -641,18 +642,19 @@ class MLP:
                 del cache[next(iter(cache))]  # the batch size cached first goes first
             cache[work.N] = work
 
-    def _stacked_forward(self, X: Array, stacked: list[Array], work: _Workspace) -> Array:
+    def _stacked_forward(
+        self, X: Array, stacked: list[Array], work: _Workspace, f: Callable[[Array], Array]
+    ) -> Array:
         r"""The forward pass on stacked parameters, up to the output's pre-activation Z.
 
         Hidden layer l + 1 computes $A^{(l+1)\top} = f\big([W; b]^\top H^{(l)}\big)$, where
         $H^{(l)} = [A^{(l)}, 1]^\top$, straight into ``work.A[l + 1]``. The last layer's
-        output is returned in the usual (N, n_out) orientation, as a new array.
+        output is returned in the usual (N, n_out) orientation, as a new array. ``f`` is the
+        hidden activation's ``f_inplace``.
         """
-        f = ACTIVATIONS[self.activation].f_inplace
-        dot = np.dot
         L = len(stacked)
         if L == 1:  # no hidden layer: nothing to store
-            Z = dot(X, stacked[0][:-1])
+            Z = X.dot(stacked[0][:-1])
             Z += stacked[0][-1]
             return Z
         H, A = work.H, work.A
@@ -661,13 +663,13 @@ class MLP:
             np.copyto(A[0], X.T)  # H[0] = [X, 1]^T: the first layer is then like the others
         else:  # X W + b in the usual orientation, written transposed as the bias is added
             W, b = stacked[0][:-1], stacked[0][-1]
-            np.add(dot(X, W).T, b[:, None], out=A[1])
-            f(A[1])  # type: ignore[misc]
+            np.add(X.dot(W).T, b[:, None], out=A[1])
+            f(A[1])
             first = 1
         for l in range(first, L - 1):
-            dot(stacked[l].T, H[l], A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
-            f(A[l + 1])  # type: ignore[misc]
-        return dot(H[L - 1].T, stacked[L - 1])  # [A, 1] [W; b] = A W + b, (N, n_out)
+            stacked[l].T.dot(H[l], A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
+            f(A[l + 1])
+        return H[L - 1].T.dot(stacked[L - 1])  # [A, 1] [W; b] = A W + b, (N, n_out)
 
     def _train_step(
         self, X: Array, y: Array, loss_fn: Loss
@@ -695,31 +697,33 @@ class MLP:
         if stacked is None:
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
-        dot, multiply = np.dot, np.multiply
+        multiply = np.multiply
         L = len(stacked)
         work = self._take_workspace(X.shape[0])
         H, S, D = work.H, work.S, work.D
-        y_hat = output.f_inplace(self._stacked_forward(X, stacked, work))  # type: ignore[misc]
+        Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
+        y_hat = output.f_inplace(Z)  # type: ignore[misc]
         value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
-            return value, [dot(X.T, delta)], [dot(_ones(X.shape[0]), delta)]
+            return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]
         hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every hidden layer
         grads = [delta] * L  # [dW; db] per layer, filled last layer first
-        grads[L - 1] = dot(H[L - 1], delta)
-        dot(stacked[L - 1][:-1], delta.T, D[L - 1])
+        grads[L - 1] = H[L - 1].dot(delta)
+        stacked[L - 1][:-1].dot(delta.T, D[L - 1])
         for l in range(L - 1, 1, -1):
             multiply(D[l], S[l], D[l])  # delta of layer l, transposed
-            grads[l - 1] = dot(H[l - 1], D[l].T)
-            dot(stacked[l - 1][:-1], D[l], D[l - 1])
+            grads[l - 1] = H[l - 1].dot(D[l].T)
+            stacked[l - 1][:-1].dot(D[l], D[l - 1])
         multiply(D[1], S[1], D[1])
-        dweights = [G[:-1] for G in grads]
-        dbiases = [G[-1] for G in grads]
         if work.fold_input:
-            grads[0] = dot(H[0], D[1].T)
-            dweights[0], dbiases[0] = grads[0][:-1], grads[0][-1]
+            grads[0] = H[0].dot(D[1].T)
         else:  # the input has no row of ones: db = 1^T delta (cheaper than a column sum)
-            dweights[0] = np.matmul(X.T, D[1].T)  # (a large product: here @ measured faster)
-            dbiases[0] = dot(D[1], _ones(X.shape[0]))
+            dW0 = np.matmul(X.T, D[1].T)  # (a large product: here @ measured faster)
+            db0 = D[1].dot(_ones(X.shape[0]))
         self._give_back_workspace(work)
+        dweights = [G[:-1] for G in grads]  # views of the rows of each new [dW; db]
+        dbiases = [G[-1] for G in grads]
+        if not work.fold_input:
+            dweights[0], dbiases[0] = dW0, db0
         return value, dweights, dbiases

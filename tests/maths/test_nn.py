@@ -568,6 +568,27 @@ def test_a_registered_activation_with_only_df_inplace_takes_the_fast_path(monkey
         np.testing.assert_array_equal(a, b)
 
 
+def test_label_dtypes_and_layouts_give_the_same_step():
+    net = MLP([3, 5, 4], seed=9)
+    X, _ = small_problem(n_out=4, N=5)
+    labels = np.array([0, 3, 1, 2, 3])
+    expected = assert_step_matches_backprop(net, X, labels, "softmax_cross_entropy")
+    for y in (
+        labels.astype(np.int32),
+        labels.astype(np.uint8),
+        labels.astype(float),
+        np.repeat(labels, 2)[::2],
+        list(labels),
+    ):
+        value, dweights, _ = net.loss_and_gradients(X, y, "softmax_cross_entropy")
+        assert value == expected[0]
+        for a, b in zip(dweights, expected[1]):
+            np.testing.assert_array_equal(a, b)
+    for bad in ([0, 3, 1, 2, 4], [0, -1, 1, 2, 3], np.array([0, 3, 1, 2, 200], dtype=np.uint8)):
+        with pytest.raises(ValueError, match="y: expected integer class labels"):
+            net.loss_and_gradients(X, bad, "softmax_cross_entropy")
+
+
 def test_agrees_with_pytorch_when_available():
     torch = pytest.importorskip("torch")
     X, _ = small_problem(n_out=3, N=6, seed=4)
