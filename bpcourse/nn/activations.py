@@ -287,7 +287,7 @@ for _activation in (
                slope=(0.25, "upper bound", "σ′ ≤ 1/4"),
                sympy_f=_sympy_sigmoid, formula=r"\frac{1}{1 + e^{-z}}", in_explorers=True),
     Activation("tanh",       np.tanh,      lambda Z, A: 1.0 - A * A,               # 1 − tanh²(z)
-               f_inplace=lambda Z: np.tanh(Z, out=Z), df_inplace=_tanh_df_inplace,
+               f_inplace=lambda Z: np.tanh(Z, Z), df_inplace=_tanh_df_inplace,
                df_from_output=_tanh_df_from_output,
                saturation=(lambda Z, A: np.abs(A) > 0.99, "|a| > 0.99"),
                slope=(1.0, "upper bound", "tanh′ ≤ 1"),

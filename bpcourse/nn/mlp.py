@@ -709,12 +709,13 @@ class MLP:
             return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]
         hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every hidden layer
         grads = [delta] * L  # [dW; db] per layer, filled last layer first
+        W = self.weights  # the rows [:-1] of the stacked arrays (or their replacements)
         grads[L - 1] = H[L - 1].dot(delta)
-        stacked[L - 1][:-1].dot(delta.T, D[L - 1])
+        W[L - 1].dot(delta.T, D[L - 1])
         for l in range(L - 1, 1, -1):
             multiply(D[l], S[l], D[l])  # delta of layer l, transposed
             grads[l - 1] = H[l - 1].dot(D[l].T)
-            stacked[l - 1][:-1].dot(D[l], D[l - 1])
+            W[l - 1].dot(D[l], D[l - 1])
         multiply(D[1], S[1], D[1])
         if work.fold_input:
             grads[0] = H[0].dot(D[1].T)
