@@ -154,6 +154,12 @@ def _sigmoid_df_inplace(dA: Array, A: Array) -> None:
     np.multiply(dA, A, out=dA)  # dA * a * (1 - a)
 
 
+# tanh in place is np.tanh(Z, Z): NumPy's float64 tanh is vectorised (about 2 ns a number, within
+# one unit in the last place). Rewrites with exp measured slower here: 1 - 2 / (e^{2z} + 1) needs
+# five passes and loses all relative precision near z = 0 (1 - 2/2 cancels); the accurate
+# -expm1(-2|z|) / (expm1(-2|z|) + 2), with its sign restored, needs seven.
+
+
 def _tanh_df_inplace(dA: Array, A: Array) -> None:
     np.multiply(A, A, out=A)
     np.subtract(1.0, A, out=A)
