@@ -84,21 +84,27 @@ _MAX_WORKSPACE_SIZE = 1 << 20
 class _Workspace:
     r"""The work arrays of the fast path for one batch size N (never handed to the caller).
 
+    For the hidden layers l = 1, ..., L-1:
+
     Attributes:
         N: the batch size.
-        H: for layers l = 1, ..., L-1, (n_l + 1, N): the activations of layer l transposed,
-            one column per example, with a last row of ones (set once), so that ``H[l].T`` is
-            $[A^{(l)}, 1]$. They are consecutive rows of one array ``H_all``. ``H[0]`` is the
-            same for the input X when ``fold_input``, else unused.
+        H: (n_l + 1, N): the activations of layer l transposed, one column per example, with
+            a last row of ones (set once), so that ``H[l].T`` is $[A^{(l)}, 1]$. They are
+            consecutive rows of one array ``H_all``. ``H[0]`` is the same for the input X when
+            ``fold_input``.
         A: the first n_l rows of each ``H[l]`` (contiguous views): the activations proper.
-        S: for l = 1, ..., L-1, (n_l, N): the activation's derivative $f'(Z^{(l)})$,
-            transposed, rows of one array ``S_all`` shaped like ``H_all`` (the rows facing the
-            ones are unused). One call computes them all once the forward pass is done.
-        D: for l = 1, ..., L-1, (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in
-            place into $\delta^{(l)}$ by multiplying with ``S[l]``.
-        fold_input: whether X is copied into ``H[0]`` so that the first layer too folds its
-            bias into the product. Copying X costs N n_0 numbers, adding the bias separately
-            costs about N n_1: it is done when n_0 <= n_1 (small inputs, not images).
+        S: (n_l, N): the activation's derivative $f'(Z^{(l)})$, transposed, rows of one array
+            ``S_all`` shaped like ``H_all`` (the rows facing the ones are unused). One call
+            computes them all once the forward pass is done.
+        D: (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in place into
+            $\delta^{(l)}$ by multiplying with ``S[l]``.
+        fold_input: whether X is copied into ``H[0]``, so that the first layer is like the
+            others. Copying X costs N n_0 numbers, adding the bias separately about N n_1: it
+            is done when n_0 <= n_1 (small inputs). For a wide input (an image), layer 1 is
+            computed as ``X @ W + b`` in the usual orientation instead (turning that product
+            around costs more than its bias), so ``A[1]``, ``S[1]`` and ``D[1]`` are (N, n_1),
+            not transposed, and ``H[0]``, ``H[1]`` are unused (empty): layer 2 reads ``A[1]``
+            as layer 1 reads X, adding its bias separately.
         size: how many numbers the arrays hold.
     """
 
@@ -116,22 +122,31 @@ class _Workspace:
     def allocate(cls, layer_sizes: Sequence[int], N: int) -> _Workspace:
         n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
         fold_input = n_0 <= layer_sizes[1]
-        H_all = np.empty((sum(hidden) + len(hidden), N))
+        stacked = hidden if fold_input else hidden[1:]  # the layers kept as [A, 1]^T
+        H_all = np.empty((sum(stacked) + len(stacked), N))
         S_all = np.empty_like(H_all)
         H = [np.empty((n_0 + 1 if fold_input else 0, N))]
-        S = [S_all[:0]]
-        D = [S_all[:0]]
+        A, S, D = [H[0][:-1]], [S_all[:0]], [S_all[:0]]
+        if not fold_input and hidden:  # layer 1 in the usual orientation, no row of ones
+            n_1 = hidden[0]
+            H.append(H_all[:0])
+            A.append(np.empty((N, n_1)))
+            S.append(np.empty((N, n_1)))
+            D.append(np.empty((N, n_1)))
         first = 0
-        for n in hidden:
+        for n in stacked:
             H.append(H_all[first : first + n + 1])
+            A.append(H[-1][:-1])
             S.append(S_all[first : first + n])
             D.append(np.empty((n, N)))
             first += n + 1
         for Hl in H:
             if Hl.size:
                 Hl[-1] = 1.0  # the row of ones, never overwritten
-        size = H_all.size + S_all.size + H[0].size + sum(Dl.size for Dl in D)
-        return cls(N, H_all, S_all, H, [Hl[:-1] for Hl in H], S, D, fold_input, size)
+        size = sum(
+            a.size for a in [H_all, S_all, H[0], *D] + ([] if fold_input else A[1:2] + S[1:2])
+        )
+        return cls(N, H_all, S_all, H, A, S, D, fold_input, size)
 
 
 def _all_float64(arrays: Sequence[Any]) -> bool:
@@ -650,7 +665,8 @@ class MLP:
         Hidden layer l + 1 computes $A^{(l+1)\top} = f\big([W; b]^\top H^{(l)}\big)$, where
         $H^{(l)} = [A^{(l)}, 1]^\top$, straight into ``work.A[l + 1]``. The last layer's
         output is returned in the usual (N, n_out) orientation, as a new array. ``f`` is the
-        hidden activation's ``f_inplace``.
+        hidden activation's ``f_inplace``. (A wide input starts differently: see
+        :class:`_Workspace`.)
         """
         L = len(stacked)
         if L == 1:  # no hidden layer: nothing to store
@@ -661,11 +677,19 @@ class MLP:
         first = 0
         if work.fold_input:
             np.copyto(A[0], X.T)  # H[0] = [X, 1]^T: the first layer is then like the others
-        else:  # X W + b in the usual orientation, written transposed as the bias is added
-            W, b = stacked[0][:-1], stacked[0][-1]
-            np.add(X.dot(W).T, b[:, None], out=A[1])
+        else:  # layer 1 as X W + b, (N, n_1) like X; layer 2 reads it the same way
+            X.dot(stacked[0][:-1], A[1])
+            A[1] += stacked[0][-1]
             f(A[1])
-            first = 1
+            W, b = stacked[1][:-1], stacked[1][-1]
+            if L == 2:
+                Z = A[1].dot(W)
+                Z += b
+                return Z
+            W.T.dot(A[1].T, A[2])  # (A W)^T = W^T A^T, then the bias, one per row here
+            A[2] += b[:, None]
+            f(A[2])
+            first = 2
         for l in range(first, L - 1):
             stacked[l].T.dot(H[l], A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
             f(A[l + 1])
@@ -686,8 +710,11 @@ class MLP:
         - $[dW; db] = [A^{(l-1)}, 1]^\top \delta^{(l)} = H^{(l-1)} \delta^{(l)}$, one product;
         - the next D is $(\delta^{(l)} W^\top)^\top = W \delta^{(l)\top}$.
 
-        The input layer's dX is not computed at all. The returned gradients are new arrays
-        (``dW`` and ``db`` are views of the rows of one new $[dW; db]$), never work arrays.
+        A layer whose input has no row of ones (X, or layer 1's output for a wide input: see
+        :class:`_Workspace`) gets $dW = A^\top \delta$ and $db = 1^\top \delta$ separately
+        (a product with a vector of ones is cheaper than a column sum). The input layer's dX
+        is not computed at all. The returned gradients are new arrays (``dW`` and ``db`` are
+        views of the rows of one new $[dW; db]$), never work arrays.
         """
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS[self.output_activation]
@@ -700,31 +727,40 @@ class MLP:
         multiply = np.multiply
         L = len(stacked)
         work = self._take_workspace(X.shape[0])
-        H, S, D = work.H, work.S, work.D
+        H, A, S, D = work.H, work.A, work.S, work.D
         Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
         y_hat = output.f_inplace(Z)  # type: ignore[misc]
         value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
             return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]
-        hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every hidden layer
-        grads = [delta] * L  # [dW; db] per layer, filled last layer first
+        hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every stacked layer
         W = self.weights  # the rows [:-1] of the stacked arrays (or their replacements)
-        grads[L - 1] = H[L - 1].dot(delta)
-        W[L - 1].dot(delta.T, D[L - 1])
-        for l in range(L - 1, 1, -1):
+        grads = [delta] * L  # [dW; db] per layer, filled last layer first
+        wide = not work.fold_input  # then layers 0 and 1 read unstacked inputs (X, A[1])
+        if not (wide and L == 2):
+            grads[L - 1] = H[L - 1].dot(delta)
+            W[L - 1].dot(delta.T, D[L - 1])
+        for l in range(L - 1, 2 if wide else 1, -1):
             multiply(D[l], S[l], D[l])  # delta of layer l, transposed
             grads[l - 1] = H[l - 1].dot(D[l].T)
             W[l - 1].dot(D[l], D[l - 1])
-        multiply(D[1], S[1], D[1])
-        if work.fold_input:
+        if not wide:
+            multiply(D[1], S[1], D[1])
             grads[0] = H[0].dot(D[1].T)
-        else:  # the input has no row of ones: db = 1^T delta (cheaper than a column sum)
-            dW0 = np.matmul(X.T, D[1].T)  # (a large product: here @ measured faster)
-            db0 = D[1].dot(_ones(X.shape[0]))
+            self._give_back_workspace(work)
+            return value, [G[:-1] for G in grads], [G[-1] for G in grads]  # views of [dW; db]
+        # A wide input: layer 1's output A[1] is (N, n_1), like X, and has no row of ones.
+        ones = _ones(X.shape[0])
+        # the delta of the layer reading A[1], transposed like the D's
+        dT = delta.T if L == 2 else multiply(D[2], S[2], D[2])
+        dW1, db1 = A[1].T.dot(dT.T), dT.dot(ones)
+        dT.T.dot(W[1].T, D[1])  # dL/dA[1], (N, n_1)
+        hidden.derivative_from_output(A[1], S[1])
+        multiply(D[1], S[1], D[1])
+        dW0 = np.matmul(X.T, D[1])  # (a large product: here @ measured faster)
+        db0 = ones.dot(D[1])
         self._give_back_workspace(work)
-        dweights = [G[:-1] for G in grads]  # views of the rows of each new [dW; db]
-        dbiases = [G[-1] for G in grads]
-        if not work.fold_input:
-            dweights[0], dbiases[0] = dW0, db0
+        dweights = [dW0, dW1] + [G[:-1] for G in grads[2:]]
+        dbiases = [db0, db1] + [G[-1] for G in grads[2:]]
         return value, dweights, dbiases

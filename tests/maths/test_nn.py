@@ -366,9 +366,9 @@ def assert_step_matches_backprop(net, X, y, loss="mse"):
     return value, dweights, dbiases
 
 
-# [3, 6, 5, 2]: X copied into a stacked array (n_0 <= n_1); [6, 3, 4, 2]: bias added to X W;
-# [3, 2]: no hidden layer.
-FAST_PATH_SIZES = [[3, 6, 5, 2], [6, 3, 4, 2], [3, 2]]
+# [3, 6, 5, 2]: X copied into a stacked array (n_0 <= n_1); [6, 3, 4, 2], [6, 3, 2] and
+# [6, 3, 4, 5, 2]: a wide input, layer 1 in the usual orientation; [3, 2]: no hidden layer.
+FAST_PATH_SIZES = [[3, 6, 5, 2], [6, 3, 4, 2], [6, 3, 2], [6, 3, 4, 5, 2], [3, 2]]
 
 
 @pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
