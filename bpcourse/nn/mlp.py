@@ -15,7 +15,11 @@ How the fast path saves time (the maths is the same as in :meth:`MLP.backprop`):
 - **Activations stored transposed**, one column per example, shape (n + 1, N) with the row
   of ones last. Then the activations proper, the first n rows, are one contiguous block, on
   which ``np.tanh`` runs at full (vectorised) speed; products with a transposed operand cost
-  BLAS nothing (it reads the matrix the other way).
+  BLAS nothing (it reads the matrix the other way). Only a wide input (an image) is not
+  turned around: its first layer keeps the usual orientation (see ``_Workspace``).
+- **All derivatives at once**: after the forward pass one call computes $f'$ of every hidden
+  layer from the stored activations (tanh' = 1 - a², ...); the backward pass then only
+  multiplies.
 - **Work arrays reused** from one call to the next (per batch size), never returned.
 - ``A.dot(B)`` rather than ``A @ B`` for the products: for small matrices it has less
   overhead (no dispatch; with ``out=`` the result goes straight into a work array).
