@@ -259,17 +259,17 @@ def _softmax_cross_entropy_value_and_grad(logits: Array, y: Array) -> tuple[Any,
     """The value and gradient of softmax cross-entropy sharing one softmax.
 
     The value is computed with the same arithmetic as ``_softmax_cross_entropy_value`` (equal
-    to the last bit). The entries $(i, y_i)$ are reached through the flattened array, at
-    index $i C + y_i$: one index array instead of two (rows and labels) is cheaper to use.
+    to the last bit). The entries $(i, y_i)$ are reached by ``take`` and ``put`` at the flat
+    index $i C + y_i$: one index array instead of two (rows and labels) costs less.
     """
     N, C = logits.shape
-    picked = np.arange(0, N * C, C) + y  # flat index of (i, y_i) in a C-contiguous (N, C)
-    S = np.subtract(logits, logits.real.max(axis=-1, keepdims=True), order="C")
-    E = np.exp(S, order="C")  # C order: reshape(-1) below gives views, not copies
+    picked = np.arange(0, N * C, C) + y  # flat (row-major) index of (i, y_i)
+    S = logits - logits.real.max(axis=-1, keepdims=True)
+    E = np.exp(S)
     total = E.sum(axis=-1, keepdims=True)
-    value = _scalar(-(S.reshape(-1)[picked] - np.log(total)[:, 0]).sum() / N)
+    value = _scalar(-(S.take(picked) - np.log(total)[:, 0]).sum() / N)
     E /= total * N  # softmax / N
-    E.reshape(-1)[picked] -= 1.0 / N  # (softmax - one_hot(y)) / N
+    E.put(picked, E.take(picked) - 1.0 / N)  # (softmax - one_hot(y)) / N
     return value, E
 
 
