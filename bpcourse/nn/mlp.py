@@ -416,8 +416,13 @@ class MLP:
     def copy(self) -> MLP:
         """An independent copy (same class and settings, copied arrays)."""
         new = _copy.copy(self)
-        if _all_float64(self.weights) and _all_float64(self.biases):
-            new._set_stacked_parameters(self.weights, self.biases)
+        W, b = self.weights, self.biases
+        if (
+            _all_float64(W)
+            and _all_float64(b)
+            and all(Wl.ndim == 2 and bl.shape == Wl.shape[1:] for Wl, bl in zip(W, b))
+        ):
+            new._set_stacked_parameters(W, b)
         else:  # e.g. complex parameters (complex-step checks): copied as they are
             new.weights = [W.copy() for W in self.weights]
             new.biases = [b.copy() for b in self.biases]

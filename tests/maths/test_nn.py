@@ -335,6 +335,14 @@ def test_edited_parameter_of_the_wrong_shape_gets_a_clear_message():
         net.loss_and_gradients(X, y)
     with pytest.raises(ValueError, match=r"weights\[1\]"):
         net.forward(X)
+    twin = net.copy()  # copies what is there, as it is
+    assert twin.weights[1].shape == (2, 4) and twin.weights[1] is not net.weights[1]
+    net.weights[1] = np.zeros((3, 2))  # a row short: [W; b] would still stack to (4, 2)
+    with pytest.raises(ValueError, match=r"weights\[1\]: expected shape \(4, 2\)"):
+        net.loss_and_gradients(X, y)
+    del net.biases[1]
+    with pytest.raises(ValueError, match="weights/biases: expected 2 arrays each"):
+        net.loss_and_gradients(X, y)
 
 
 def test_a_registered_activation_works_through_the_reference_path(monkeypatch):
