@@ -79,8 +79,8 @@ def _ones(n: int) -> Array:
 
 #: Work arrays of the fast path are kept for at most this many batch sizes per model ...
 _MAX_WORKSPACES = 4
-#: ... and only when they hold at most this many numbers (8 MB): a forward pass over a whole
-#: data set gets temporary arrays instead of keeping them alive in the model.
+#: ... and only when they hold at most this many numbers (8 MB). A larger batch (a whole data
+#: set) gets arrays made for the call and freed after it, and the leaner variants below.
 _MAX_WORKSPACE_SIZE = 1 << 20
 
 
@@ -92,16 +92,20 @@ class _Workspace:
 
     Attributes:
         N: the batch size.
+        training: whether the arrays of the backward pass (``S``, ``D``) are there.
         H: (n_l + 1, N): the activations of layer l transposed, one column per example, with
             a last row of ones (set once), so that ``H[l].T`` is $[A^{(l)}, 1]$. They are
             consecutive rows of one array ``H_all``. ``H[0]`` is the same for the input X when
             ``fold_input``.
         A: the first n_l rows of each ``H[l]`` (contiguous views): the activations proper.
         S: (n_l, N): the activation's derivative $f'(Z^{(l)})$, transposed, rows of one array
-            ``S_all`` shaped like ``H_all`` (the rows facing the ones are unused). One call
-            computes them all once the forward pass is done.
+            ``S_all`` shaped like ``H_all`` (the rows facing the ones are unused): one call
+            computes them all once the forward pass is done. ``None`` for a large batch, where
+            the cost of a call does not matter but memory does: each layer's derivative is
+            then applied on its own, using its activations as scratch (``df_inplace``).
         D: (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in place into
-            $\delta^{(l)}$ by multiplying with ``S[l]``.
+            $\delta^{(l)}$. Only two layers' D are needed at a time, so they are the first
+            rows of two arrays used in turn.
         fold_input: whether X is copied into ``H[0]``, so that the first layer is like the
             others. Copying X costs N n_0 numbers, adding the bias separately about N n_1: it
             is done when n_0 <= n_1 (small inputs). For a wide input (an image), layer 1 is
@@ -113,44 +117,62 @@ class _Workspace:
     """
 
     N: int
+    training: bool
     H_all: Array
-    S_all: Array
+    S_all: Array | None
     H: list[Array]
     A: list[Array]
-    S: list[Array]
+    S: list[Array] | None
     D: list[Array]
     fold_input: bool
     size: int
 
-    @classmethod
-    def allocate(cls, layer_sizes: Sequence[int], N: int) -> _Workspace:
+    @staticmethod
+    def sizes(layer_sizes: Sequence[int], N: int) -> tuple[int, int]:
+        """How many numbers the arrays hold: (forward pass only, training)."""
         n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
-        fold_input = n_0 <= layer_sizes[1]
+        if not hidden:
+            return 0, 0
+        fold_input = n_0 <= hidden[0]
+        stacked = hidden if fold_input else hidden[1:]
+        H_all = sum(stacked) + len(stacked)
+        forward = (n_0 + 1 if fold_input else hidden[0]) + H_all  # H[0] or A[1], H_all
+        training = (
+            forward + H_all + 2 * max(stacked, default=0) + (0 if fold_input else 2 * hidden[0])
+        )
+        return forward * N, training * N  # (training: S_all, two D, and S[1], D[1] if wide)
+
+    @classmethod
+    def allocate(cls, layer_sizes: Sequence[int], N: int, training: bool) -> _Workspace:
+        n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
+        fold_input = not hidden or n_0 <= hidden[0]
+        forward_size, training_size = cls.sizes(layer_sizes, N)
+        all_at_once = training and training_size <= _MAX_WORKSPACE_SIZE
         stacked = hidden if fold_input else hidden[1:]  # the layers kept as [A, 1]^T
         H_all = np.empty((sum(stacked) + len(stacked), N))
-        S_all = np.empty_like(H_all)
-        H = [np.empty((n_0 + 1 if fold_input else 0, N))]
-        A, S, D = [H[0][:-1]], [S_all[:0]], [S_all[:0]]
-        if not fold_input and hidden:  # layer 1 in the usual orientation, no row of ones
-            n_1 = hidden[0]
+        S_all = np.empty_like(H_all) if all_at_once else None
+        H = [np.empty((n_0 + 1 if fold_input and hidden else 0, N))]
+        A, S, D = [H[0][:-1]], [H_all[:0]], [H_all[:0]]
+        if not fold_input:  # layer 1 in the usual orientation, no row of ones
             H.append(H_all[:0])
-            A.append(np.empty((N, n_1)))
-            S.append(np.empty((N, n_1)))
-            D.append(np.empty((N, n_1)))
+            A.append(np.empty((N, hidden[0])))
+            S.append(np.empty((N, hidden[0])) if all_at_once else H_all[:0])
+            if training:
+                D.append(np.empty((N, hidden[0])))
+        if training:  # two arrays in turn: D[l] is the first n_l rows of turns[l % 2]
+            turns = [np.empty((max(stacked, default=0), N)) for _ in range(2)]
+            D += [turns[l % 2][:n] for l, n in enumerate(stacked, start=len(D))]
         first = 0
         for n in stacked:
             H.append(H_all[first : first + n + 1])
             A.append(H[-1][:-1])
-            S.append(S_all[first : first + n])
-            D.append(np.empty((n, N)))
+            S.append(S_all[first : first + n] if S_all is not None else H_all[:0])
             first += n + 1
         for Hl in H:
             if Hl.size:
                 Hl[-1] = 1.0  # the row of ones, never overwritten
-        size = sum(
-            a.size for a in [H_all, S_all, H[0], *D] + ([] if fold_input else A[1:2] + S[1:2])
-        )
-        return cls(N, H_all, S_all, H, A, S, D, fold_input, size)
+        size = training_size if training else forward_size
+        return cls(N, training, H_all, S_all, H, A, S if all_at_once else None, D, fold_input, size)
 
 
 def _all_float64(arrays: Sequence[Any]) -> bool:
@@ -605,20 +627,26 @@ class MLP:
     def _forward(self, X: Array) -> Array:
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS[self.output_activation]
-        stacked = None
-        if X.dtype == _F64 and hidden.has_fast_path and output.has_fast_path:
-            stacked = self._stacked_parameters()
-        if stacked is None:  # complex numbers, other activations: the plain formulas
-            A = X
-            for W, b, act in zip(self.weights, self.biases, self._layer_entries()):
+        fast = X.dtype == _F64 and hidden.has_fast_path and output.has_fast_path
+        stacked = self._stacked_parameters() if fast else None
+        work = self._take_workspace(X.shape[0], training=False) if stacked is not None else None
+        if work is not None:
+            # The forward pass of the training step, so that loss() gives the same number to
+            # the last bit as loss_and_gradients() (for batches whose work arrays are kept).
+            Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
+            self._give_back_workspace(work)
+            return output.f_inplace(Z)  # type: ignore[misc]
+        # The plain formulas: complex numbers, other activations, or a batch so large that only
+        # two layers' activations should be in memory at a time.
+        A = X
+        for W, b, act in zip(self.weights, self.biases, self._layer_entries()):
+            if stacked is not None:  # real float64 throughout: in place
+                Z = A @ W
+                Z += b
+                A = act.f_inplace(Z)  # type: ignore[misc]  # f(Z) written over Z: no temporary
+            else:
                 A = act.f(A @ W + b)
-            return A
-        # The forward pass of the training step, so that loss() gives the same number to the
-        # last bit as loss_and_gradients().
-        work = self._take_workspace(X.shape[0])
-        Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
-        self._give_back_workspace(work)
-        return output.f_inplace(Z)  # type: ignore[misc]
+        return A
 
     def _backprop(self, X: Array, y: Array, loss_fn: Loss) -> Trace:
         """The reference pass: the formulas of the module docstring, keeping everything."""
@@ -647,15 +675,21 @@ class MLP:
 
     # --- the fast path (see the module docstring) -----------------------------------------
 
-    def _take_workspace(self, N: int) -> _Workspace:
+    def _take_workspace(self, N: int, training: bool) -> _Workspace | None:
         """The work arrays for a batch of N, taken out of the cache while in use.
 
         Taking them out (``pop``) means that two calls running at the same time (threads)
-        never share work arrays: the second one finds none and makes its own.
+        never share work arrays: the second one finds none and makes its own. ``None`` for a
+        forward pass alone over a batch too large to keep its arrays: the caller then takes
+        the plain pass, which holds two layers' activations at a time, not all of them.
         """
         cache = self._workspaces
         work = cache.pop(N, None) if cache is not None else None
-        return work if work is not None else _Workspace.allocate(self.layer_sizes, N)
+        if work is not None and (work.training or not training):
+            return work
+        if not training and _Workspace.sizes(self.layer_sizes, N)[0] > _MAX_WORKSPACE_SIZE:
+            return None
+        return _Workspace.allocate(self.layer_sizes, N, training)
 
     def _give_back_workspace(self, work: _Workspace) -> None:
         cache = self._workspaces
@@ -733,9 +767,10 @@ class MLP:
         if stacked is None:
             trace = self._backprop(X, y, loss_fn)
             return trace.loss, trace.dweights, trace.dbiases
-        multiply = np.multiply
+        multiply, df = np.multiply, hidden.df_inplace
         L = len(stacked)
-        work = self._take_workspace(X.shape[0])
+        work = self._take_workspace(X.shape[0], training=True)
+        assert work is not None  # (only a forward pass alone goes without)
         H, A, S, D = work.H, work.A, work.S, work.D
         Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
         y_hat = output.f_inplace(Z)  # type: ignore[misc]
@@ -743,30 +778,48 @@ class MLP:
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
             return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]
-        hidden.derivative_from_output(work.H_all, work.S_all)  # f' of every stacked layer
+        wide = not work.fold_input  # then layers 0 and 1 read unstacked inputs (X, A[1])
+        if S is not None:  # f' of every stacked layer in one call (and of A[1] if wide)
+            hidden.derivative_from_output(work.H_all, work.S_all)  # type: ignore[arg-type]
+            if wide:
+                hidden.derivative_from_output(A[1], S[1])
+        # (S is None for a large batch: there each D[l] is multiplied by f' on its own, with
+        # df_inplace(D[l], A[l]), which uses A[l] as scratch: it is not needed any more.)
         W = self.weights  # the rows [:-1] of the stacked arrays (or their replacements)
         grads = [delta] * L  # [dW; db] per layer, filled last layer first
-        wide = not work.fold_input  # then layers 0 and 1 read unstacked inputs (X, A[1])
         if not (wide and L == 2):
             grads[L - 1] = H[L - 1].dot(delta)
             W[L - 1].dot(delta.T, D[L - 1])
         for l in range(L - 1, 2 if wide else 1, -1):
-            multiply(D[l], S[l], D[l])  # delta of layer l, transposed
+            if S is None:
+                df(D[l], A[l])  # type: ignore[misc]
+            else:
+                multiply(D[l], S[l], D[l])  # delta of layer l, transposed
             grads[l - 1] = H[l - 1].dot(D[l].T)
             W[l - 1].dot(D[l], D[l - 1])
         if not wide:
-            multiply(D[1], S[1], D[1])
+            if S is None:
+                df(D[1], A[1])  # type: ignore[misc]
+            else:
+                multiply(D[1], S[1], D[1])
             grads[0] = H[0].dot(D[1].T)
             self._give_back_workspace(work)
             return value, [G[:-1] for G in grads], [G[-1] for G in grads]  # views of [dW; db]
         # A wide input: layer 1's output A[1] is (N, n_1), like X, and has no row of ones.
         ones = _ones(X.shape[0])
-        # the delta of the layer reading A[1], transposed like the D's
-        dT = delta.T if L == 2 else multiply(D[2], S[2], D[2])
+        dT = delta.T  # the delta of the layer reading A[1], transposed like the D's
+        if L > 2:
+            if S is None:
+                df(D[2], A[2])  # type: ignore[misc]
+            else:
+                multiply(D[2], S[2], D[2])
+            dT = D[2]
         dW1, db1 = A[1].T.dot(dT.T), dT.dot(ones)
         dT.T.dot(W[1].T, D[1])  # dL/dA[1], (N, n_1)
-        hidden.derivative_from_output(A[1], S[1])
-        multiply(D[1], S[1], D[1])
+        if S is None:
+            df(D[1], A[1])  # type: ignore[misc]
+        else:
+            multiply(D[1], S[1], D[1])
         dW0 = np.matmul(X.T, D[1])  # (a large product: here @ measured faster)
         db0 = ones.dot(D[1])
         self._give_back_workspace(work)

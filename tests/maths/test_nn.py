@@ -374,9 +374,17 @@ def assert_step_matches_backprop(net, X, y, loss="mse"):
     return value, dweights, dbiases
 
 
-# [3, 6, 5, 2]: X copied into a stacked array (n_0 <= n_1); [6, 3, 4, 2], [6, 3, 2] and
-# [6, 3, 4, 5, 2]: a wide input, layer 1 in the usual orientation; [3, 2]: no hidden layer.
-FAST_PATH_SIZES = [[3, 6, 5, 2], [6, 3, 4, 2], [6, 3, 2], [6, 3, 4, 5, 2], [3, 2]]
+# [3, 6, 5, 2] and [3, 6, 5, 4, 2]: X copied into a stacked array (n_0 <= n_1); [6, 3, 4, 2],
+# [6, 3, 2] and [6, 3, 4, 5, 2]: a wide input, layer 1 in the usual orientation; [3, 2]: no
+# hidden layer.
+FAST_PATH_SIZES = [
+    [3, 6, 5, 2],
+    [3, 6, 5, 4, 2],
+    [6, 3, 4, 2],
+    [6, 3, 2],
+    [6, 3, 4, 5, 2],
+    [3, 2],
+]
 
 
 @pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
@@ -536,8 +544,35 @@ def test_large_batches_do_not_keep_their_work_arrays():
     net = MLP([2, 300, 300, 1], seed=0)
     X = np.random.default_rng(0).uniform(-1, 1, (2000, 2))
     net.forward(X)
+    net.loss_and_gradients(X, np.zeros((2000, 1)))
     net.forward(X[:10])
     assert 10 in (net._workspaces or {}) and 2000 not in (net._workspaces or {})
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_large_batches_take_the_lean_variants(monkeypatch, sizes, activation):
+    import bpcourse.nn.mlp as mlp_module
+
+    net = MLP(sizes, activation=activation, seed=10)
+    rng = np.random.default_rng(10)
+    X, y = rng.uniform(-1, 1, (6, sizes[0])), rng.uniform(-1, 1, (6, 2))
+    kept = net.loss_and_gradients(X, y)
+    kept_forward = net.forward(X)
+    work = net._take_workspace(6, training=True)
+    if work.fold_input and len(sizes) > 4:  # two arrays in turn hold D[l]: D[1] and D[3] share
+        assert np.shares_memory(work.D[1], work.D[3])
+    monkeypatch.setattr(mlp_module, "_MAX_WORKSPACE_SIZE", 1)  # every batch is "large" now
+    net._workspaces = {}
+    lean = assert_step_matches_backprop(net, X, y)  # one f' per layer, arrays not kept
+    assert all(work.size <= 1 for work in net._workspaces.values())
+    assert lean[0] == pytest.approx(kept[0], rel=1e-15)
+    for a, b in zip(lean[1] + lean[2], kept[1] + kept[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
+    if len(sizes) > 2:  # a forward pass alone: the plain pass, two layers at a time
+        assert net._take_workspace(6, training=False) is None
+    np.testing.assert_allclose(net.forward(X), kept_forward, rtol=1e-14, atol=1e-16)
+    assert net.loss(X, y) == pytest.approx(kept[0], rel=1e-14)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
