@@ -495,17 +495,14 @@ class MLP:
         """
         X, y, loss_fn = self._check_batch(X, y, loss, finite_y_from_loss=True)
         try:
-            if X.dtype is _F64 or X.dtype == _F64:
-                result = self._train_step(X, y, loss_fn)  # (which falls back to _backprop)
-            else:
+            result = self._train_step(X, y, loss_fn) if X.dtype == _F64 else None
+            if result is None:  # the reference pass, after the checks in full
+                X, y, loss_fn = self._check_batch(X, y, loss)
                 trace = self._backprop(X, y, loss_fn)
                 result = trace.loss, trace.dweights, trace.dbiases
         except ValueError:
             self._check_parameters()
             raise
-        value = result[0]
-        if not (type(value) is float and math.isfinite(value)):
-            self._check_batch(X, y, loss)  # a NaN or inf in y raises here, as it would have
         return result
 
     def backprop(self, X: Any, y: Any, loss: str = "mse") -> Trace:
@@ -543,10 +540,10 @@ class MLP:
         r"""Check a batch; return X and y as the passes take them, and the loss entry.
 
         With ``finite_y_from_loss``, a float64 array y of the output's shape is accepted for
-        MSE without looking at its entries: the caller checks instead that the loss came out
-        finite, which it does only if every $y_i$ is finite ($\sum_i (\hat y_i - y_i)^2$ is
-        NaN or inf as soon as one $y_i$ is), and otherwise calls this again without the flag.
-        That saves one pass over y per training step.
+        MSE without looking at its entries: the training step checks instead that the loss
+        came out finite, which it does only if every $y_i$ is finite
+        ($\sum_i (\hat y_i - y_i)^2$ is NaN or inf as soon as one $y_i$ is), and otherwise
+        checks y in full before it goes on. That saves one pass over y per training step.
         """
         loss_fn = LOSSES.get(loss) if type(loss) is str else None
         if loss_fn is None:
@@ -740,7 +737,7 @@ class MLP:
 
     def _train_step(
         self, X: Array, y: Array, loss_fn: Loss
-    ) -> tuple[Any, list[Array], list[Array]]:
+    ) -> tuple[Any, list[Array], list[Array]] | None:
         r"""The fast pass for real float64 data: the formulas of :meth:`backprop`, rearranged.
 
         See the module docstring for the tricks (stacked $[W; b]$, transposed activations
@@ -757,7 +754,9 @@ class MLP:
         :class:`_Workspace`) gets $dW = A^\top \delta$ and $db = 1^\top \delta$ separately
         (a product with a vector of ones is cheaper than a column sum). The input layer's dX
         is not computed at all. The returned gradients are new arrays (``dW`` and ``db`` are
-        views of the rows of one new $[dW; db]$), never work arrays.
+        views of the rows of one new $[dW; db]$), never work arrays. ``None`` when the fast
+        path does not apply (activations without in-place kernels, parameters that are not
+        real float64 arrays).
         """
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS[self.output_activation]
@@ -765,8 +764,7 @@ class MLP:
         if hidden.has_fast_path and output.has_fast_path:
             stacked = self._stacked_parameters()
         if stacked is None:
-            trace = self._backprop(X, y, loss_fn)
-            return trace.loss, trace.dweights, trace.dbiases
+            return None
         multiply, df = np.multiply, hidden.df_inplace
         L = len(stacked)
         work = self._take_workspace(X.shape[0], training=True)
@@ -775,6 +773,8 @@ class MLP:
         Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
         y_hat = output.f_inplace(Z)  # type: ignore[misc]
         value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
+        if not math.isfinite(value):  # y may have come unchecked (see _check_batch) ...
+            loss_fn.check_target(y, y_hat.shape)  # ... a NaN or inf in it raises here
         output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
         if L == 1:
             return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]

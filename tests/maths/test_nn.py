@@ -520,6 +520,26 @@ def test_non_contiguous_inputs_and_targets(sizes):
     np.testing.assert_array_equal(wide[::2, ::2], X_ref)  # X is never written into
 
 
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_non_finite_x_is_refused_in_training_and_overflow_is_not(sizes):
+    net = MLP(sizes, seed=11)
+    rng = np.random.default_rng(11)
+    X, y = rng.uniform(-1, 1, (4, sizes[0])), rng.uniform(-1, 1, (4, 2))
+    net.weights[0][:] = 0.0  # inf * 0 is NaN: still seen
+    for bad in (np.nan, np.inf, -np.inf):
+        X_bad = X.copy()
+        X_bad[2, -1] = bad
+        with pytest.raises(ValueError, match="X: expected"):
+            net.loss_and_gradients(X_bad, y)
+    net.weights[0][:] = 1e300  # finite X, a product that overflows: no error, as backprop
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, dweights, _ = net.loss_and_gradients(X, y)
+        trace = net.backprop(X, y)
+    assert np.isnan(value) == np.isnan(trace.loss)
+    for a, b in zip(dweights, trace.dweights):
+        np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
+
+
 def test_concurrent_steps_on_one_model_do_not_share_work_arrays():
     from concurrent.futures import ThreadPoolExecutor
 
