@@ -84,7 +84,7 @@ _MAX_WORKSPACES = 4
 _MAX_WORKSPACE_SIZE = 1 << 20
 
 
-@dataclass
+@dataclass(eq=False)
 class _Workspace:
     r"""The work arrays of the fast path for one batch size N (never handed to the caller).
 
@@ -694,7 +694,10 @@ class MLP:
             cache = self._workspaces = {}
         if work.size <= _MAX_WORKSPACE_SIZE:
             if len(cache) >= _MAX_WORKSPACES:
-                del cache[next(iter(cache))]  # the batch size cached first goes first
+                try:  # make room (popitem is one step, safe if another thread also does it)
+                    cache.popitem()
+                except KeyError:
+                    pass
             cache[work.N] = work
 
     def _stacked_forward(
