@@ -27,6 +27,7 @@ How the fast path saves time (the maths is the same as in :meth:`MLP.backprop`):
 
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import itertools
 import math
@@ -694,10 +695,8 @@ class MLP:
             cache = self._workspaces = {}
         if work.size <= _MAX_WORKSPACE_SIZE:
             if len(cache) >= _MAX_WORKSPACES:
-                try:  # make room (popitem is one step, safe if another thread also does it)
-                    cache.popitem()
-                except KeyError:
-                    pass
+                with contextlib.suppress(KeyError):  # (another thread may have made room)
+                    cache.popitem()  # make room: one step, safe with threads
             cache[work.N] = work
 
     def _stacked_forward(
