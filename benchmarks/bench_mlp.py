@@ -11,7 +11,9 @@ Each is compared with
 
 - the **GEMM floor**: only the matrix products that forward and backward need
   (``A @ W`` per layer, ``A.T @ delta`` per layer, ``delta @ W.T`` per layer but the first),
-  written into preallocated arrays, measured in the same run with the same BLAS threads;
+  written into preallocated arrays, measured in the same run with the same BLAS threads
+  (made with ``@``; for small matrices the step's own products, ``ndarray.dot`` with the bias
+  folded in, cost a little less, so on small networks the floor is not a strict lower bound);
 - ``MLP.backprop``, the reference pass that keeps every intermediate (plain numpy style);
 - PyTorch (CPU, float64), HIPS ``autograd`` and ``micrograd``, each when it can be imported.
 

@@ -20,7 +20,7 @@ def _as_checked_array(name: str, value: Any, **kwargs: Any) -> Array:
     """
     if type(value) is np.ndarray and value.dtype == np.float64:
         flat = value.ravel()
-        if np.isfinite(np.dot(flat, flat)):
+        if np.isfinite(flat.dot(flat)):
             ndim = kwargs.get("ndim")
             if ndim is None or value.ndim == ndim:
                 return value

@@ -3,10 +3,31 @@ r"""Dense layers and the multilayer perceptron :class:`MLP` with its backward pa
 :func:`dense_forward` and :func:`dense_backward` are one layer $Z = XW + b$ and its three
 gradients; :class:`MLP` stacks them, with :meth:`MLP.backprop` (every intermediate kept, a
 :class:`Trace`) and :meth:`MLP.loss_and_gradients` (the fast path used for training).
+
+How the fast path saves time (the maths is the same as in :meth:`MLP.backprop`):
+
+- **The bias folded into the product.** Appending a column of ones to the activations and the
+  bias as a last row to the weights gives $[A, 1] \begin{bmatrix} W \\ b \end{bmatrix} = AW + b$,
+  and the backward product $[A, 1]^\top \delta = \begin{bmatrix} A^\top\delta \\ 1^\top\delta
+  \end{bmatrix}$ is $dW$ with $db$ as its last row. So one product per layer replaces the
+  product, the bias addition and the column sum. Each layer keeps its parameters in one array
+  $[W; b]$ of shape (n_in + 1, n_out); ``weights[l]`` and ``biases[l]`` are views of its rows.
+- **Activations stored transposed**, one column per example, shape (n + 1, N) with the row
+  of ones last. Then the activations proper, the first n rows, are one contiguous block, on
+  which ``np.tanh`` runs at full (vectorised) speed; products with a transposed operand cost
+  BLAS nothing (it reads the matrix the other way). Only a wide input (an image) is not
+  turned around: its first layer keeps the usual orientation (see ``_Workspace``).
+- **All derivatives at once**: after the forward pass one call computes $f'$ of every hidden
+  layer from the stored activations (tanh' = 1 - a², ...); the backward pass then only
+  multiplies.
+- **Work arrays reused** from one call to the next (per batch size), never returned.
+- ``A.dot(B)`` rather than ``A @ B`` for the products: for small matrices it has less
+  overhead (no dispatch; with ``out=`` the result goes straight into a work array).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import itertools
 import math
@@ -37,10 +58,10 @@ def _is_plain_finite_f64(value: Any) -> bool:
     Finiteness takes one dot product: $\sum_i x_i^2$ is finite only if every $x_i$ is; a
     finite array whose squares overflow gives False and goes through the full checks.
     """
-    if type(value) is not np.ndarray or value.dtype != _F64:
+    if type(value) is not np.ndarray or (value.dtype is not _F64 and value.dtype != _F64):
         return False
     flat = value.ravel()
-    return math.isfinite(np.dot(flat, flat))
+    return math.isfinite(flat.dot(flat))
 
 
 _ONES: dict[int, Array] = {}
@@ -55,6 +76,123 @@ def _ones(n: int) -> Array:
         if len(_ONES) < 64:
             _ONES[n] = ones
     return ones
+
+
+#: Work arrays of the fast path are kept for at most this many batch sizes per model ...
+_MAX_WORKSPACES = 4
+#: ... and only when they hold at most this many numbers (8 MB). A larger batch (a whole data
+#: set) gets arrays made for the call and freed after it, and the leaner variants below.
+_MAX_WORKSPACE_SIZE = 1 << 20
+
+
+@dataclass(eq=False)
+class _Workspace:
+    r"""The work arrays of the fast path for one batch size N (never handed to the caller).
+
+    For the hidden layers l = 1, ..., L-1:
+
+    Attributes:
+        N: the batch size.
+        training: whether the arrays of the backward pass (``S``, ``D``) are there.
+        H: (n_l + 1, N): the activations of layer l transposed, one column per example, with
+            a last row of ones (set once), so that ``H[l].T`` is $[A^{(l)}, 1]$. They are
+            consecutive rows of one array ``H_all``. ``H[0]`` is the same for the input X when
+            ``fold_input``.
+        A: the first n_l rows of each ``H[l]`` (contiguous views): the activations proper.
+        S: (n_l, N): the activation's derivative $f'(Z^{(l)})$, transposed, rows of one array
+            ``S_all`` shaped like ``H_all`` (the rows facing the ones are unused): one call
+            computes them all once the forward pass is done. ``None`` for a large batch, where
+            the cost of a call does not matter but memory does: each layer's derivative is
+            then applied on its own, using its activations as scratch (``df_inplace``).
+        D: (n_l, N): $\partial L / \partial A^{(l)}$ transposed, turned in place into
+            $\delta^{(l)}$. Only two layers' D are needed at a time, so they are the first
+            rows of two arrays used in turn.
+        fold_input: whether X is copied into ``H[0]``, so that the first layer is like the
+            others. Copying X costs N n_0 numbers, adding the bias separately about N n_1: it
+            is done when n_0 <= n_1 (small inputs). For a wide input (an image), layer 1 is
+            computed as ``X @ W + b`` in the usual orientation instead (turning that product
+            around costs more than its bias), so ``A[1]``, ``S[1]`` and ``D[1]`` are (N, n_1),
+            not transposed, and ``H[0]``, ``H[1]`` are unused (empty): layer 2 reads ``A[1]``
+            as layer 1 reads X, adding its bias separately.
+        size: how many numbers the arrays hold.
+    """
+
+    N: int
+    training: bool
+    H_all: Array
+    S_all: Array | None
+    H: list[Array]
+    A: list[Array]
+    S: list[Array] | None
+    D: list[Array]
+    fold_input: bool
+    size: int
+
+    @staticmethod
+    def sizes(layer_sizes: Sequence[int], N: int) -> tuple[int, int]:
+        """How many numbers the arrays hold: (forward pass only, training)."""
+        n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
+        if not hidden:
+            return 0, 0
+        fold_input = n_0 <= hidden[0]
+        stacked = hidden if fold_input else hidden[1:]
+        H_all = sum(stacked) + len(stacked)
+        forward = (n_0 + 1 if fold_input else hidden[0]) + H_all  # H[0] or A[1], H_all
+        training = (
+            forward + H_all + 2 * max(stacked, default=0) + (0 if fold_input else 2 * hidden[0])
+        )
+        return forward * N, training * N  # (training: S_all, two D, and S[1], D[1] if wide)
+
+    @classmethod
+    def allocate(cls, layer_sizes: Sequence[int], N: int, training: bool) -> _Workspace:
+        n_0, hidden = layer_sizes[0], layer_sizes[1:-1]
+        fold_input = not hidden or n_0 <= hidden[0]
+        forward_size, training_size = cls.sizes(layer_sizes, N)
+        all_at_once = training and training_size <= _MAX_WORKSPACE_SIZE
+        stacked = hidden if fold_input else hidden[1:]  # the layers kept as [A, 1]^T
+        H_all = np.empty((sum(stacked) + len(stacked), N))
+        S_all = np.empty_like(H_all) if all_at_once else None
+        H = [np.empty((n_0 + 1 if fold_input and hidden else 0, N))]
+        A, S, D = [H[0][:-1]], [H_all[:0]], [H_all[:0]]
+        if not fold_input:  # layer 1 in the usual orientation, no row of ones
+            H.append(H_all[:0])
+            A.append(np.empty((N, hidden[0])))
+            S.append(np.empty((N, hidden[0])) if all_at_once else H_all[:0])
+            if training:
+                D.append(np.empty((N, hidden[0])))
+        if training:  # two arrays in turn: D[l] is the first n_l rows of turns[l % 2]
+            turns = [np.empty((max(stacked, default=0), N)) for _ in range(2)]
+            D += [turns[l % 2][:n] for l, n in enumerate(stacked, start=len(D))]
+        first = 0
+        for n in stacked:
+            H.append(H_all[first : first + n + 1])
+            A.append(H[-1][:-1])
+            S.append(S_all[first : first + n] if S_all is not None else H_all[:0])
+            first += n + 1
+        for Hl in H:
+            if Hl.size:
+                Hl[-1] = 1.0  # the row of ones, never overwritten
+        size = training_size if training else forward_size
+        return cls(N, training, H_all, S_all, H, A, S if all_at_once else None, D, fold_input, size)
+
+
+def _all_float64(arrays: Sequence[Any]) -> bool:
+    """Whether every item is a real float64 ndarray."""
+    return all(type(P) is np.ndarray and P.dtype == _F64 for P in arrays)
+
+
+def _stack_parameters(
+    weights: Sequence[Array], biases: Sequence[Array]
+) -> tuple[list[Array], list[Array], list[Array]]:
+    """Copy every layer's W and b into one new array $[W; b]$ of shape (n_in + 1, n_out).
+
+    Returns:
+        (stacked, weights, biases): the new arrays, and views of their rows: ``W`` is
+        ``stacked[l][:-1]``, ``b`` is ``stacked[l][-1]``. Writing into a view writes into
+        the stacked array, so the views can be the model's live parameters.
+    """
+    stacked = [np.vstack((W, b)) for W, b in zip(weights, biases)]
+    return stacked, [P[:-1] for P in stacked], [P[-1] for P in stacked]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +297,13 @@ class MLP:
         weights: list of (n_in, n_out) float64 arrays, first layer first.
         biases: list of (n_out,) float64 arrays.
 
+    ``weights[l]`` and ``biases[l]`` are views of the rows of one array $[W; b]$ per layer,
+    which the training fast path multiplies in one product (see the module docstring). Editing
+    them in place (as optimizers do) is seen by the next step. A parameter replaced by another
+    array (``net.weights[0] = W_new``), or a model from :meth:`with_parameters`, pickle or
+    ``copy.deepcopy``, works too: the step then stacks that layer's W and b into a new array
+    at every call, which costs one copy of them (:meth:`copy` keeps the fast layout).
+
     Example:
         >>> net = MLP([2, 3, 1], seed=0)
         >>> X = np.array([[0.5, -1.0], [2.0, 0.0]])
@@ -166,6 +311,12 @@ class MLP:
         >>> [dW.shape for dW in dweights]
         [(2, 3), (3, 1)]
     """
+
+    #: per layer (stacked [W; b], the W view, the b view); None when weights and biases were
+    #: not made from stacked arrays (see __getstate__)
+    _stacked: list[tuple[Array, Array, Array]] | None = None
+    #: the fast path's work arrays by batch size (see _take_workspace)
+    _workspaces: dict[int, _Workspace] | None = None
 
     def __init__(
         self,
@@ -196,10 +347,31 @@ class MLP:
         self.seed: int = check_positive_int("seed", seed, minimum=0)
         rng = np.random.default_rng(self.seed)
         sizes = self.layer_sizes
-        self.weights: list[Array] = [
-            INITS[init](n_in, n_out, rng) for n_in, n_out in itertools.pairwise(sizes)
-        ]
-        self.biases: list[Array] = [np.zeros(n_out) for n_out in sizes[1:]]
+        weights = [INITS[init](n_in, n_out, rng) for n_in, n_out in itertools.pairwise(sizes)]
+        biases = [np.zeros(n_out) for n_out in sizes[1:]]
+        self._set_stacked_parameters(weights, biases)
+        self._workspaces = {}
+
+    def _set_stacked_parameters(self, weights: list[Array], biases: list[Array]) -> None:
+        """Copy ``weights`` and ``biases`` into stacked arrays $[W; b]$ and use views of them.
+
+        ``_stacked`` keeps, per layer, the stacked array with the two views made from it, so
+        that the fast path can tell whether ``weights[l]`` and ``biases[l]`` still are those
+        views (a test of identity, ``is``, which costs nothing).
+        """
+        stacked, self.weights, self.biases = _stack_parameters(weights, biases)
+        self._stacked = list(zip(stacked, self.weights, self.biases))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and ``copy`` leave out the stacked arrays and work arrays (a cache).
+
+        A copy's ``weights`` are new arrays, no longer views of a stacked array: its fast path
+        stacks them at each call (:meth:`copy` stacks them once instead).
+        """
+        state = self.__dict__.copy()
+        state["_stacked"] = None
+        state["_workspaces"] = {}
+        return state
 
     def __repr__(self) -> str:
         return (
@@ -244,7 +416,7 @@ class MLP:
             The new model; this one is unchanged.
         """
         checked = _check_parameter_arrays(arrays, self.named_parameters())
-        new = _copy.copy(self)
+        new = _copy.copy(self)  # without the stacked arrays (see __getstate__)
         new.weights = checked[0::2]
         new.biases = checked[1::2]
         return new
@@ -267,8 +439,16 @@ class MLP:
     def copy(self) -> MLP:
         """An independent copy (same class and settings, copied arrays)."""
         new = _copy.copy(self)
-        new.weights = [W.copy() for W in self.weights]
-        new.biases = [b.copy() for b in self.biases]
+        W, b = self.weights, self.biases
+        if (
+            _all_float64(W)
+            and _all_float64(b)
+            and all(Wl.ndim == 2 and bl.shape == Wl.shape[1:] for Wl, bl in zip(W, b))
+        ):
+            new._set_stacked_parameters(W, b)
+        else:  # e.g. complex parameters (complex-step checks): copied as they are
+            new.weights = [W.copy() for W in self.weights]
+            new.biases = [b.copy() for b in self.biases]
         return new
 
     # --- public entry points: validate once, then run the unchecked passes below -----------
@@ -314,15 +494,17 @@ class MLP:
             (loss, dweights, dbiases) with ``dweights[l]`` shaped like ``weights[l]`` and
             ``dbiases[l]`` like ``biases[l]``.
         """
-        X, y, loss_fn = self._check_batch(X, y, loss)
+        X, y, loss_fn = self._check_batch(X, y, loss, finite_y_from_loss=True)
         try:
-            if self._all_float64(X):
-                return self._train_step(X, y, loss_fn)
-            trace = self._backprop(X, y, loss_fn)
+            result = self._train_step(X, y, loss_fn) if X.dtype == _F64 else None
+            if result is None:  # the reference pass, after the checks in full
+                X, y, loss_fn = self._check_batch(X, y, loss)
+                trace = self._backprop(X, y, loss_fn)
+                result = trace.loss, trace.dweights, trace.dbiases
         except ValueError:
             self._check_parameters()
             raise
-        return trace.loss, trace.dweights, trace.dbiases
+        return result
 
     def backprop(self, X: Any, y: Any, loss: str = "mse") -> Trace:
         """One forward and backward pass, keeping every per-layer intermediate.
@@ -353,14 +535,27 @@ class MLP:
             raise ValueError(f"X: expected at least one row (example), got shape {X.shape}")
         return X
 
-    def _check_batch(self, X: Any, y: Any, loss: str) -> tuple[Array, Array, Loss]:
+    def _check_batch(
+        self, X: Any, y: Any, loss: str, finite_y_from_loss: bool = False
+    ) -> tuple[Array, Array, Loss]:
+        r"""Check a batch; return X and y as the passes take them, and the loss entry.
+
+        With ``finite_y_from_loss``, a float64 array y of the output's shape is accepted for
+        MSE without looking at its entries: the training step checks instead that the loss
+        came out finite, which it does only if every $y_i$ is finite
+        ($\sum_i (\hat y_i - y_i)^2$ is NaN or inf as soon as one $y_i$ is), and otherwise
+        checks y in full before it goes on. That saves one pass over y per training step.
+        """
         loss_fn = LOSSES.get(loss) if type(loss) is str else None
         if loss_fn is None:
             loss_fn = LOSSES[check_choice("loss", loss, LOSSES)]
         X = self._check_input(X)
         output_shape = (X.shape[0], self.layer_sizes[-1])
-        if loss_fn.name == "mse" and _is_plain_finite_f64(y) and y.shape == output_shape:
-            return X, y, loss_fn
+        if loss_fn.name == "mse" and y.__class__ is np.ndarray and y.shape == output_shape:
+            if finite_y_from_loss and (y.dtype is _F64 or y.dtype == _F64):
+                return X, y, loss_fn
+            if _is_plain_finite_f64(y):
+                return X, y, loss_fn
         y = loss_fn.check_target(y, output_shape)
         return X, y, loss_fn
 
@@ -384,19 +579,38 @@ class MLP:
             self._check_parameters()
             raise
 
-    def _all_float64(self, X: Array) -> bool:
-        # ``dtype is _F64`` is the usual case and costs nothing; ``==`` catches equal copies.
-        dt = X.dtype
-        if dt is not _F64 and dt != _F64:
-            return False
-        for W, b in zip(self.weights, self.biases):
-            dt = W.dtype
-            if dt is not _F64 and dt != _F64:
-                return False
-            dt = b.dtype
-            if dt is not _F64 and dt != _F64:
-                return False
-        return True
+    def _stacked_parameters(self) -> list[Array] | None:
+        """Every layer's parameters as one array $[W; b]$ of shape (n_in + 1, n_out).
+
+        Usually free: ``weights[l]`` and ``biases[l]`` are still the views of the model's own
+        stacked array (a test of identity). A layer whose W or b was replaced by another
+        float64 array is stacked into a new array (a copy made at every call, always up to
+        date). ``None`` when some parameter is not a real float64 array (e.g. complex ones):
+        the caller then takes the reference path.
+        """
+        weights, biases, own = self.weights, self.biases, self._stacked
+        L = len(self.layer_sizes) - 1
+        if len(weights) != L or len(biases) != L:
+            self._check_parameters()  # raises the readable error
+        if own is not None:
+            stacked = [
+                P
+                for (P, W, b), W_now, b_now in zip(own, weights, biases)
+                if W is W_now and b is b_now
+            ]
+            if len(stacked) == L:
+                return stacked  # the usual case
+        if not (_all_float64(weights) and _all_float64(biases)):
+            return None
+        stacked = []
+        for l, (W, b) in enumerate(zip(weights, biases)):
+            if own is not None and own[l][1] is W and own[l][2] is b:
+                stacked.append(own[l][0])
+                continue
+            if W.shape != (self.layer_sizes[l], self.layer_sizes[l + 1]) or b.shape != W.shape[1:]:
+                self._check_parameters()  # raises the readable error
+            stacked.append(np.vstack((W, b)))
+        return stacked
 
     def _layer_activations(self) -> list[str]:
         return [self.activation] * (len(self.weights) - 1) + [self.output_activation]
@@ -409,18 +623,27 @@ class MLP:
     # --- the passes (inputs already checked) -----------------------------------------------
 
     def _forward(self, X: Array) -> Array:
-        acts = self._layer_entries()
-        hidden, output = acts[0], acts[-1]
-        if not (self._all_float64(X) and hidden.has_fast_path and output.has_fast_path):
-            A = X
-            for W, b, act in zip(self.weights, self.biases, acts):
-                A = act.f(A @ W + b)
-            return A
+        hidden = ACTIVATIONS[self.activation]
+        output = ACTIVATIONS[self.output_activation]
+        fast = X.dtype == _F64 and hidden.has_fast_path and output.has_fast_path
+        stacked = self._stacked_parameters() if fast else None
+        work = self._take_workspace(X.shape[0], training=False) if stacked is not None else None
+        if work is not None:
+            # The forward pass of the training step, so that loss() gives the same number to
+            # the last bit as loss_and_gradients() (for batches whose work arrays are kept).
+            Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
+            self._give_back_workspace(work)
+            return output.f_inplace(Z)  # type: ignore[misc]
+        # The plain formulas: complex numbers, other activations, or a batch so large that only
+        # two layers' activations should be in memory at a time.
         A = X
-        for W, b, act in zip(self.weights, self.biases, acts):
-            Z = A @ W
-            Z += b
-            A = act.f_inplace(Z)  # type: ignore[misc]  # f(Z) written over Z: no temporary
+        for W, b, act in zip(self.weights, self.biases, self._layer_entries()):
+            if stacked is not None:  # real float64 throughout: in place
+                Z = A @ W
+                Z += b
+                A = act.f_inplace(Z)  # type: ignore[misc]  # f(Z) written over Z: no temporary
+            else:
+                A = act.f(A @ W + b)
         return A
 
     def _backprop(self, X: Array, y: Array, loss_fn: Loss) -> Trace:
@@ -448,51 +671,160 @@ class MLP:
                 dA = delta @ self.weights[l].T
         return Trace(value, Z_list, A_list, deltas, dweights, dbiases)
 
+    # --- the fast path (see the module docstring) -----------------------------------------
+
+    def _take_workspace(self, N: int, training: bool) -> _Workspace | None:
+        """The work arrays for a batch of N, taken out of the cache while in use.
+
+        Taking them out (``pop``) means that two calls running at the same time (threads)
+        never share work arrays: the second one finds none and makes its own. ``None`` for a
+        forward pass alone over a batch too large to keep its arrays: the caller then takes
+        the plain pass, which holds two layers' activations at a time, not all of them.
+        """
+        cache = self._workspaces
+        work = cache.pop(N, None) if cache is not None else None
+        if work is not None and (work.training or not training):
+            return work
+        if not training and _Workspace.sizes(self.layer_sizes, N)[0] > _MAX_WORKSPACE_SIZE:
+            return None
+        return _Workspace.allocate(self.layer_sizes, N, training)
+
+    def _give_back_workspace(self, work: _Workspace) -> None:
+        cache = self._workspaces
+        if cache is None:
+            cache = self._workspaces = {}
+        if work.size <= _MAX_WORKSPACE_SIZE:
+            if len(cache) >= _MAX_WORKSPACES:
+                with contextlib.suppress(KeyError):  # (another thread may have made room)
+                    cache.popitem()  # make room: one step, safe with threads
+            cache[work.N] = work
+
+    def _stacked_forward(
+        self, X: Array, stacked: list[Array], work: _Workspace, f: Callable[[Array], Array]
+    ) -> Array:
+        r"""The forward pass on stacked parameters, up to the output's pre-activation Z.
+
+        Hidden layer l + 1 computes $A^{(l+1)\top} = f\big([W; b]^\top H^{(l)}\big)$, where
+        $H^{(l)} = [A^{(l)}, 1]^\top$, straight into ``work.A[l + 1]``. The last layer's
+        output is returned in the usual (N, n_out) orientation, as a new array. ``f`` is the
+        hidden activation's ``f_inplace``. (A wide input starts differently: see
+        :class:`_Workspace`.)
+        """
+        L = len(stacked)
+        if L == 1:  # no hidden layer: nothing to store
+            Z = X.dot(stacked[0][:-1])
+            Z += stacked[0][-1]
+            return Z
+        H, A = work.H, work.A
+        first = 0
+        if work.fold_input:
+            np.copyto(A[0], X.T)  # H[0] = [X, 1]^T: the first layer is then like the others
+        else:  # layer 1 as X W + b, (N, n_1) like X; layer 2 reads it the same way
+            X.dot(stacked[0][:-1], A[1])
+            A[1] += stacked[0][-1]
+            f(A[1])
+            W, b = stacked[1][:-1], stacked[1][-1]
+            if L == 2:
+                Z = A[1].dot(W)
+                Z += b
+                return Z
+            W.T.dot(A[1].T, A[2])  # (A W)^T = W^T A^T, then the bias, one per row here
+            A[2] += b[:, None]
+            f(A[2])
+            first = 2
+        for l in range(first, L - 1):
+            stacked[l].T.dot(H[l], A[l + 1])  # [W; b]^T [A, 1]^T = (A W + b)^T
+            f(A[l + 1])
+        return H[L - 1].T.dot(stacked[L - 1])  # [A, 1] [W; b] = A W + b, (N, n_out)
+
     def _train_step(
         self, X: Array, y: Array, loss_fn: Loss
-    ) -> tuple[Any, list[Array], list[Array]]:
-        """The fast pass for real float64 data: the same formulas with fewer temporaries.
+    ) -> tuple[Any, list[Array], list[Array]] | None:
+        r"""The fast pass for real float64 data: the formulas of :meth:`backprop`, rearranged.
 
-        The forward pass keeps only the activations, since every derivative in the table can
-        be written with A alone (tanh' = 1 - a², relu' = [a > 0], ...). Those derivatives are
-        then computed in place over A, which the backward pass no longer needs once the layer's
-        dW is known. The input layer's dX is not computed at all.
+        See the module docstring for the tricks (stacked $[W; b]$, transposed activations
+        with a row of ones, reused work arrays). In the backward pass, with
+        $D = (\partial L / \partial A^{(l)})^\top$ of shape (n_l, N):
+
+        - $\delta^{(l)\top} = D \odot f'$, computed in place over D; the derivatives $f'$ of
+          all hidden layers were computed beforehand in one call, from the activations alone
+          (tanh' = 1 - a², relu' = [a > 0], ...), as one call costs less than one per layer;
+        - $[dW; db] = [A^{(l-1)}, 1]^\top \delta^{(l)} = H^{(l-1)} \delta^{(l)}$, one product;
+        - the next D is $(\delta^{(l)} W^\top)^\top = W \delta^{(l)\top}$.
+
+        A layer whose input has no row of ones (X, or layer 1's output for a wide input: see
+        :class:`_Workspace`) gets $dW = A^\top \delta$ and $db = 1^\top \delta$ separately
+        (a product with a vector of ones is cheaper than a column sum). The input layer's dX
+        is not computed at all. The returned gradients are new arrays (``dW`` and ``db`` are
+        views of the rows of one new $[dW; db]$), never work arrays. ``None`` when the fast
+        path does not apply (activations without in-place kernels, parameters that are not
+        real float64 arrays).
         """
         hidden = ACTIVATIONS[self.activation]
         output = ACTIVATIONS[self.output_activation]
-        if not (hidden.has_fast_path and output.has_fast_path):
-            trace = self._backprop(X, y, loss_fn)
-            return trace.loss, trace.dweights, trace.dbiases
-        f_hidden = hidden.f_inplace
-        df_hidden = hidden.df_inplace
-        weights = self.weights
-        biases = self.biases
-        L = len(weights)
-        matmul = np.matmul
-        add = np.add
-        ones = _ones(X.shape[0])  # db = 1ᵀ delta: a matrix-vector product beats a column sum
-        # Forward: Z = A W, then b and f applied in place over Z (one array per layer).
-        A_list = [X]
-        A = X
-        for l in range(L - 1):
-            A = matmul(A, weights[l])
-            add(A, biases[l], out=A)
-            A = f_hidden(A)  # type: ignore[misc]
-            A_list.append(A)
-        A = matmul(A, weights[-1])
-        add(A, biases[-1], out=A)
-        A = output.f_inplace(A)  # type: ignore[misc]
-        value, delta = _VALUE_AND_GRAD[loss_fn.name](A, y)  # delta = dL/dy_hat, a fresh array
-        output.df_inplace(delta, A)  # type: ignore[misc]  # now dL/dZ of the last layer
-        dweights: list[Array] = [delta] * L
-        dbiases: list[Array] = [delta] * L
-        for l in range(L - 1, 0, -1):
-            A_prev = A_list[l]
-            dweights[l] = matmul(A_prev.T, delta)
-            dbiases[l] = matmul(ones, delta)
-            delta_prev = matmul(delta, weights[l].T)
-            df_hidden(delta_prev, A_prev)  # type: ignore[misc]  # A_prev is used up here
-            delta = delta_prev
-        dweights[0] = matmul(X.T, delta)
-        dbiases[0] = matmul(ones, delta)
+        stacked = None
+        if hidden.has_fast_path and output.has_fast_path:
+            stacked = self._stacked_parameters()
+        if stacked is None:
+            return None
+        multiply, df = np.multiply, hidden.df_inplace
+        L = len(stacked)
+        work = self._take_workspace(X.shape[0], training=True)
+        assert work is not None  # (only a forward pass alone goes without)
+        H, A, S, D = work.H, work.A, work.S, work.D
+        Z = self._stacked_forward(X, stacked, work, hidden.f_inplace)  # type: ignore[arg-type]
+        y_hat = output.f_inplace(Z)  # type: ignore[misc]
+        value, delta = _VALUE_AND_GRAD[loss_fn.name](y_hat, y)  # dL/dy_hat, a new array
+        if not math.isfinite(value):  # y may have come unchecked (see _check_batch) ...
+            loss_fn.check_target(y, y_hat.shape)  # ... a NaN or inf in it raises here
+        output.df_inplace(delta, y_hat)  # type: ignore[misc]  # now dL/dZ of the last layer
+        if L == 1:
+            return value, [X.T.dot(delta)], [_ones(X.shape[0]).dot(delta)]
+        wide = not work.fold_input  # then layers 0 and 1 read unstacked inputs (X, A[1])
+        if S is not None:  # f' of every stacked layer in one call (and of A[1] if wide)
+            hidden.derivative_from_output(work.H_all, work.S_all)  # type: ignore[arg-type]
+            if wide:
+                hidden.derivative_from_output(A[1], S[1])
+        # (S is None for a large batch: there each D[l] is multiplied by f' on its own, with
+        # df_inplace(D[l], A[l]), which uses A[l] as scratch: it is not needed any more.)
+        W = self.weights  # the rows [:-1] of the stacked arrays (or their replacements)
+        grads = [delta] * L  # [dW; db] per layer, filled last layer first
+        if not (wide and L == 2):
+            grads[L - 1] = H[L - 1].dot(delta)
+            W[L - 1].dot(delta.T, D[L - 1])
+        for l in range(L - 1, 2 if wide else 1, -1):
+            if S is None:
+                df(D[l], A[l])  # type: ignore[misc]
+            else:
+                multiply(D[l], S[l], D[l])  # delta of layer l, transposed
+            grads[l - 1] = H[l - 1].dot(D[l].T)
+            W[l - 1].dot(D[l], D[l - 1])
+        if not wide:
+            if S is None:
+                df(D[1], A[1])  # type: ignore[misc]
+            else:
+                multiply(D[1], S[1], D[1])
+            grads[0] = H[0].dot(D[1].T)
+            self._give_back_workspace(work)
+            return value, [G[:-1] for G in grads], [G[-1] for G in grads]  # views of [dW; db]
+        # A wide input: layer 1's output A[1] is (N, n_1), like X, and has no row of ones.
+        ones = _ones(X.shape[0])
+        dT = delta.T  # the delta of the layer reading A[1], transposed like the D's
+        if L > 2:
+            if S is None:
+                df(D[2], A[2])  # type: ignore[misc]
+            else:
+                multiply(D[2], S[2], D[2])
+            dT = D[2]
+        dW1, db1 = A[1].T.dot(dT.T), dT.dot(ones)
+        dT.T.dot(W[1].T, D[1])  # dL/dA[1], (N, n_1)
+        if S is None:
+            df(D[1], A[1])  # type: ignore[misc]
+        else:
+            multiply(D[1], S[1], D[1])
+        dW0 = np.matmul(X.T, D[1])  # (a large product: here @ measured faster)
+        db0 = ones.dot(D[1])
+        self._give_back_workspace(work)
+        dweights = [dW0, dW1] + [G[:-1] for G in grads[2:]]
+        dbiases = [db0, db1] + [G[-1] for G in grads[2:]]
         return value, dweights, dbiases

@@ -335,6 +335,14 @@ def test_edited_parameter_of_the_wrong_shape_gets_a_clear_message():
         net.loss_and_gradients(X, y)
     with pytest.raises(ValueError, match=r"weights\[1\]"):
         net.forward(X)
+    twin = net.copy()  # copies what is there, as it is
+    assert twin.weights[1].shape == (2, 4) and twin.weights[1] is not net.weights[1]
+    net.weights[1] = np.zeros((3, 2))  # a row short: [W; b] would still stack to (4, 2)
+    with pytest.raises(ValueError, match=r"weights\[1\]: expected shape \(4, 2\)"):
+        net.loss_and_gradients(X, y)
+    del net.biases[1]
+    with pytest.raises(ValueError, match="weights/biases: expected 2 arrays each"):
+        net.loss_and_gradients(X, y)
 
 
 def test_a_registered_activation_works_through_the_reference_path(monkeypatch):
@@ -349,6 +357,299 @@ def test_a_registered_activation_works_through_the_reference_path(monkeypatch):
     _, dweights, _ = net.loss_and_gradients(X, y)
     trace = net.backprop(X, y)
     np.testing.assert_allclose(dweights[0], trace.dweights[0])
+
+
+# --- the fast path: stacked [W; b], transposed work arrays, replaced parameters -------------
+
+
+def assert_step_matches_backprop(net, X, y, loss="mse"):
+    """The fast step's results equal the reference pass's; returns them."""
+    value, dweights, dbiases = net.loss_and_gradients(X, y, loss)
+    trace = net.backprop(X, y, loss)
+    assert value == pytest.approx(trace.loss, rel=1e-13)
+    for fast, ref in zip(dweights + dbiases, trace.dweights + trace.dbiases):
+        assert fast.shape == ref.shape and fast.dtype == ref.dtype
+        np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=1e-15)
+    assert net.loss(X, y, loss) == value
+    return value, dweights, dbiases
+
+
+# [3, 6, 5, 2] and [3, 6, 5, 4, 2]: X copied into a stacked array (n_0 <= n_1); [6, 3, 4, 2],
+# [6, 3, 2] and [6, 3, 4, 5, 2]: a wide input, layer 1 in the usual orientation; [3, 2]: no
+# hidden layer.
+FAST_PATH_SIZES = [
+    [3, 6, 5, 2],
+    [3, 6, 5, 4, 2],
+    [6, 3, 4, 2],
+    [6, 3, 2],
+    [6, 3, 4, 5, 2],
+    [3, 2],
+]
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_parameters_are_row_views_of_one_stacked_array_per_layer(sizes):
+    net = MLP(sizes, seed=0)
+    for W, b, n_in, n_out in zip(net.weights, net.biases, sizes, sizes[1:]):
+        assert W.shape == (n_in, n_out) and b.shape == (n_out,)
+        assert W.base is not None and W.base is b.base and W.base.shape == (n_in + 1, n_out)
+        assert W.flags.c_contiguous and b.flags.c_contiguous and W.flags.writeable
+    X, y = small_problem(n_out=2, N=4)
+    X = np.random.default_rng(1).uniform(-1, 1, (4, sizes[0]))
+    before = assert_step_matches_backprop(net, X, y)
+    for p in net.parameters():  # what an optimizer does: in place
+        p -= 0.1
+    after = assert_step_matches_backprop(net, X, y)
+    assert after[0] != before[0]
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_replaced_and_edited_parameter_arrays_are_used(sizes):
+    net = MLP(sizes, activation="sigmoid", seed=1)
+    rng = np.random.default_rng(2)
+    X, y = rng.uniform(-1, 1, (5, sizes[0])), rng.uniform(-1, 1, (5, 2))
+    first = assert_step_matches_backprop(net, X, y)
+    net.weights[-1] = rng.normal(size=net.weights[-1].shape)  # a new array, not a view
+    net.biases[0] = net.biases[0] + 0.5
+    second = assert_step_matches_backprop(net, X, y)
+    assert second[0] != first[0]
+    net.weights[-1][0, 0] += 1.0  # an in-place edit of the replacement is seen too
+    third = assert_step_matches_backprop(net, X, y)
+    assert third[0] != second[0]
+    net.weights = [np.asfortranarray(W) for W in net.weights]  # other layouts work as well
+    assert assert_step_matches_backprop(net, X, y)[0] == pytest.approx(third[0], rel=1e-14)
+
+
+def test_copies_pickles_and_with_parameters_stay_independent_and_live():
+    import copy
+    import pickle
+
+    net = MLP([3, 6, 5, 2], seed=3)
+    X, y = small_problem(n_out=2, N=4, seed=3)
+    value = net.loss_and_gradients(X, y)[0]
+    twin = net.copy()
+    assert twin.weights[0].base is not None and twin.weights[0].base is not net.weights[0].base
+    twin.weights[0] += 1.0
+    assert net.loss_and_gradients(X, y)[0] == value
+    assert_step_matches_backprop(twin, X, y)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert other.loss_and_gradients(X, y)[0] == value
+        other.weights[1][0, 0] += 1.0  # its own arrays, used live
+        assert other.loss_and_gradients(X, y)[0] != value
+        assert_step_matches_backprop(other, X, y)
+    assert net.loss_and_gradients(X, y)[0] == value
+    shallow = copy.copy(net)  # shares the parameter arrays: an edit is seen by both
+    saved = shallow.weights[1][0, 0]
+    shallow.weights[1][0, 0] += 1.0
+    assert shallow.loss_and_gradients(X, y)[0] == net.loss_and_gradients(X, y)[0] != value
+    assert_step_matches_backprop(shallow, X, y)
+    shallow.weights[1][0, 0] = saved
+    assert net.loss_and_gradients(X, y)[0] == value
+    arrays = [p.copy() for p in net.parameters()]
+    probe = net.with_parameters(arrays)
+    assert probe.weights[0] is arrays[0]  # used as given, not copied
+    arrays[2][1, 1] += 1.0
+    assert probe.loss_and_gradients(X, y)[0] != value
+    assert_step_matches_backprop(probe, X, y)
+
+
+def test_complex_weights_after_a_real_step_and_back():
+    net = MLP([3, 4, 2], activation="tanh", seed=0)
+    X, y = small_problem()
+    value, dweights, _ = net.loss_and_gradients(X, y)
+    real_weights = net.weights
+    net.weights = [W.astype(complex) for W in real_weights]
+    net.weights[0][1, 2] += 1e-20j
+    complex_value, complex_grads, _ = net.loss_and_gradients(X, y)
+    assert complex_grads[0].dtype == np.complex128
+    assert complex_value.imag / 1e-20 == pytest.approx(dweights[0][1, 2], rel=1e-12)
+    net.weights = real_weights
+    assert net.loss_and_gradients(X, y)[0] == value
+    assert net.copy().loss_and_gradients(X, y)[0] == value
+    net.weights = [W.astype(complex) for W in real_weights]
+    assert net.copy().weights[0].dtype == np.complex128  # copy keeps complex parameters
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_batch_sizes_change_from_call_to_call(sizes):
+    net = MLP(sizes, activation="relu", seed=4)
+    rng = np.random.default_rng(4)
+    for N in [5, 3, 5, 1, 7, 2, 9, 5, 3]:  # more sizes than the work arrays kept
+        X = rng.uniform(-1, 1, (N, sizes[0]))
+        assert_step_matches_backprop(net, X, rng.integers(0, 2, N), "softmax_cross_entropy")
+        assert_step_matches_backprop(net, X, rng.uniform(-1, 1, (N, 2)))
+        np.testing.assert_array_equal(net.forward(X), net.backprop(X, np.zeros((N, 2))).y_hat)
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_returned_gradients_are_new_arrays_every_call(sizes):
+    net = MLP(sizes, seed=5)
+    rng = np.random.default_rng(5)
+    X1, X2 = rng.uniform(-1, 1, (2, 4, sizes[0]))
+    y = rng.uniform(-1, 1, (4, 2))
+    _, dW1, db1 = net.loss_and_gradients(X1, y)
+    kept = [g.copy() for g in dW1 + db1]
+    _, dW2, db2 = net.loss_and_gradients(X2, y)
+    net.forward(X2)
+    for g, g_kept in zip(dW1 + db1, kept):
+        np.testing.assert_array_equal(g, g_kept)  # not overwritten by the later calls
+    first, second = dW1 + db1, dW2 + db2
+    for i, g in enumerate(first):
+        assert g.flags.c_contiguous and g.flags.writeable
+        assert not any(np.shares_memory(g, h) for h in second + net.parameters())
+        assert not any(np.shares_memory(g, h) for j, h in enumerate(first) if j != i)
+    dW2[0] += 1.0  # the caller may write into them
+    assert_step_matches_backprop(net, X2, y)
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_non_contiguous_inputs_and_targets(sizes):
+    net = MLP(sizes, seed=6)
+    rng = np.random.default_rng(6)
+    wide = rng.uniform(-1, 1, (8, 2 * sizes[0]))
+    y_wide = rng.uniform(-1, 1, (8, 4))
+    X_ref = np.ascontiguousarray(wide[::2, ::2])
+    y_ref = np.ascontiguousarray(y_wide[::2, ::2])
+    expected = net.loss_and_gradients(X_ref, y_ref)
+    for X in (wide[::2, ::2], np.asfortranarray(X_ref), X_ref.T.copy().T):
+        for y in (y_wide[::2, ::2], np.asfortranarray(y_ref)):
+            value, dweights, dbiases = assert_step_matches_backprop(net, X, y)
+            assert value == expected[0]
+            for a, b in zip(dweights + dbiases, expected[1] + expected[2]):
+                np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)
+    np.testing.assert_array_equal(wide[::2, ::2], X_ref)  # X is never written into
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+def test_non_finite_x_is_refused_in_training_and_overflow_is_not(sizes):
+    net = MLP(sizes, seed=11)
+    rng = np.random.default_rng(11)
+    X, y = rng.uniform(-1, 1, (4, sizes[0])), rng.uniform(-1, 1, (4, 2))
+    net.weights[0][:] = 0.0  # inf * 0 is NaN: still seen
+    for bad in (np.nan, np.inf, -np.inf):
+        X_bad = X.copy()
+        X_bad[2, -1] = bad
+        with pytest.raises(ValueError, match="X: expected"):
+            net.loss_and_gradients(X_bad, y)
+    net.weights[0][:] = 1e300  # finite X, a product that overflows: no error, as backprop
+    with np.errstate(over="ignore", invalid="ignore"):
+        value, dweights, _ = net.loss_and_gradients(X, y)
+        trace = net.backprop(X, y)
+    assert np.isnan(value) == np.isnan(trace.loss)
+    for a, b in zip(dweights, trace.dweights):
+        np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b))
+
+
+def test_concurrent_steps_on_one_model_do_not_share_work_arrays():
+    from concurrent.futures import ThreadPoolExecutor
+
+    net = MLP([3, 16, 16, 2], seed=7)
+    rng = np.random.default_rng(7)
+    batches = [(rng.uniform(-1, 1, (6, 3)), rng.uniform(-1, 1, (6, 2))) for _ in range(4)]
+    expected = [net.backprop(X, y).dweights for X, y in batches]
+
+    def worker(i):
+        X, y = batches[i % 4]
+        for _ in range(100):
+            dweights = net.loss_and_gradients(X, y)[1]
+            for a, b in zip(dweights, expected[i % 4]):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(worker, range(8)))
+
+
+def test_large_batches_do_not_keep_their_work_arrays():
+    net = MLP([2, 300, 300, 1], seed=0)
+    X = np.random.default_rng(0).uniform(-1, 1, (2000, 2))
+    net.forward(X)
+    net.loss_and_gradients(X, np.zeros((2000, 1)))
+    net.forward(X[:10])
+    assert 10 in (net._workspaces or {}) and 2000 not in (net._workspaces or {})
+
+
+@pytest.mark.parametrize("sizes", FAST_PATH_SIZES)
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_large_batches_take_the_lean_variants(monkeypatch, sizes, activation):
+    import bpcourse.nn.mlp as mlp_module
+
+    net = MLP(sizes, activation=activation, seed=10)
+    rng = np.random.default_rng(10)
+    X, y = rng.uniform(-1, 1, (6, sizes[0])), rng.uniform(-1, 1, (6, 2))
+    kept = net.loss_and_gradients(X, y)
+    kept_forward = net.forward(X)
+    work = net._take_workspace(6, training=True)
+    if work.fold_input and len(sizes) > 4:  # two arrays in turn hold D[l]: D[1] and D[3] share
+        assert np.shares_memory(work.D[1], work.D[3])
+    monkeypatch.setattr(mlp_module, "_MAX_WORKSPACE_SIZE", 1)  # every batch is "large" now
+    net._workspaces = {}
+    lean = assert_step_matches_backprop(net, X, y)  # one f' per layer, arrays not kept
+    assert all(work.size <= 1 for work in net._workspaces.values())
+    assert lean[0] == pytest.approx(kept[0], rel=1e-15)
+    for a, b in zip(lean[1] + lean[2], kept[1] + kept[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
+    if len(sizes) > 2:  # a forward pass alone: the plain pass, two layers at a time
+        assert net._take_workspace(6, training=False) is None
+    np.testing.assert_allclose(net.forward(X), kept_forward, rtol=1e-14, atol=1e-16)
+    assert net.loss(X, y) == pytest.approx(kept[0], rel=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivative_from_output_agrees_with_df(name):
+    act = ACTIVATIONS[name]
+    Z = np.random.default_rng(8).normal(scale=3.0, size=(5, 7))
+    Z[0, :3] = [0.0, -40.0, 40.0]
+    A = act.f(Z)
+    A_before = A.copy()
+    out = np.full_like(A, np.nan)
+    act.derivative_from_output(A, out)
+    np.testing.assert_array_equal(out, act.df(Z, A))
+    np.testing.assert_array_equal(A, A_before)  # A is left as it was
+    bare = Activation(
+        name + "_bare", act.f, act.df, f_inplace=act.f_inplace, df_inplace=act.df_inplace
+    )  # no df_from_output: made from df_inplace instead
+    out2 = np.full_like(A, np.nan)
+    bare.derivative_from_output(A, out2)
+    np.testing.assert_array_equal(out2, out)
+    np.testing.assert_array_equal(A, A_before)
+    with pytest.raises(TypeError, match="df_from_output or df_inplace"):
+        Activation(name + "_plain", act.f, act.df).derivative_from_output(A, out)
+
+
+def test_a_registered_activation_with_only_df_inplace_takes_the_fast_path(monkeypatch):
+    tanh = ACTIVATIONS["tanh"]
+    custom = Activation("my_tanh", tanh.f, tanh.df, tanh.f_inplace, tanh.df_inplace)
+    assert custom.has_fast_path and custom.df_from_output is None
+    monkeypatch.setitem(ACTIVATIONS, "my_tanh", custom)
+    net = MLP([3, 5, 4, 2], activation="my_tanh", seed=0)
+    X, y = small_problem()
+    value, dweights, _ = assert_step_matches_backprop(net, X, y)
+    reference = MLP([3, 5, 4, 2], activation="tanh", seed=0).loss_and_gradients(X, y)
+    assert value == reference[0]
+    for a, b in zip(dweights, reference[1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_label_dtypes_and_layouts_give_the_same_step():
+    net = MLP([3, 5, 4], seed=9)
+    X, _ = small_problem(n_out=4, N=5)
+    labels = np.array([0, 3, 1, 2, 3])
+    expected = assert_step_matches_backprop(net, X, labels, "softmax_cross_entropy")
+    for y in (
+        labels.astype(np.int32),
+        labels.astype(np.uint8),
+        labels.astype(float),
+        np.repeat(labels, 2)[::2],
+        list(labels),
+    ):
+        value, dweights, _ = net.loss_and_gradients(X, y, "softmax_cross_entropy")
+        assert value == expected[0]
+        for a, b in zip(dweights, expected[1]):
+            np.testing.assert_array_equal(a, b)
+    for bad in ([0, 3, 1, 2, 4], [0, -1, 1, 2, 3], np.array([0, 3, 1, 2, 200], dtype=np.uint8)):
+        with pytest.raises(ValueError, match="y: expected integer class labels"):
+            net.loss_and_gradients(X, bad, "softmax_cross_entropy")
 
 
 def test_agrees_with_pytorch_when_available():

@@ -63,6 +63,30 @@ CASES = [
     ("X: string", lambda: net().forward("abc"), TypeError, "X"),
     ("X: ragged", lambda: net().forward([[1, 2, 3], [1]]), TypeError, "X"),
     ("X: NaN in training", lambda: net().loss_and_gradients(with_nan(X_OK), Y2), ValueError, "X"),
+    (
+        "X: inf in training",
+        lambda: net().loss_and_gradients(with_nan(X_OK, value=-INF), Y2),
+        ValueError,
+        "X",
+    ),
+    (
+        "X: NaN in training, wide input",
+        lambda: net(3, 2, 2).loss_and_gradients(with_nan(X_OK, (1, 2)), Y2),
+        ValueError,
+        "X",
+    ),
+    (
+        "X: inf in training, no hidden layer",
+        lambda: net(3, 2).loss_and_gradients(with_nan(X_OK, value=INF), Y2),
+        ValueError,
+        "X",
+    ),
+    (
+        "X: NaN in training, cross-entropy",
+        lambda: net().loss_and_gradients(with_nan(X_OK), LABELS, "softmax_cross_entropy"),
+        ValueError,
+        "X",
+    ),
     ("X: wrong n_in in backprop", lambda: net().backprop(np.ones((2, 2)), Y2), ValueError, "X"),
     # --- targets y, MSE ---
     ("y: (N,) for 2 outputs", lambda: net().loss_and_gradients(X_OK, [1.0, 2.0]), ValueError, "y"),
@@ -72,6 +96,40 @@ CASES = [
     ("y: (N,) wrong N", lambda: net(3, 4, 1).loss(X_OK, np.ones(3)), ValueError, "y"),
     ("y: NaN", lambda: net().loss_and_gradients(X_OK, with_nan(Y2)), ValueError, "y"),
     ("y: inf", lambda: net().backprop(X_OK, with_nan(Y2, value=-INF)), ValueError, "y"),
+    # the training step reads y's finiteness from the loss value: still a y error
+    (
+        "y: inf in training",
+        lambda: net().loss_and_gradients(X_OK, with_nan(Y2, value=INF)),
+        ValueError,
+        "y",
+    ),
+    (
+        "y: NaN, (N,) in training",
+        lambda: net(3, 4, 1).loss_and_gradients(X_OK, with_nan([1.0, 2.0], index=1)),
+        ValueError,
+        "y",
+    ),
+    (
+        "y: NaN, wide input",
+        lambda: net(3, 2, 2).loss_and_gradients(X_OK, with_nan(Y2)),
+        ValueError,
+        "y",
+    ),
+    # (before any product with it: 0 * inf would warn first; ReLU units give such zeros)
+    (
+        "y: inf in training, ReLU, X = 0",
+        lambda: net(activation="relu").loss_and_gradients(
+            np.zeros((2, 3)), with_nan(Y2, value=INF)
+        ),
+        ValueError,
+        "y",
+    ),
+    (
+        "y: NaN in training, ReLU",
+        lambda: net(activation="relu").loss_and_gradients(X_OK, with_nan(Y2, (1, 1))),
+        ValueError,
+        "y",
+    ),
     ("y: complex", lambda: net().loss(X_OK, Y2 + 1j), TypeError, "y"),
     # --- targets y, cross-entropy ---
     (
