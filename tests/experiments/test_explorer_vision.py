@@ -13,6 +13,10 @@ from bpcourse.widgets import digit_explorer
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("vision-explorer")
+
 
 @pytest.fixture(scope="module")
 def explorer() -> widgets.Explorer:

@@ -29,6 +29,10 @@ from bpcourse.plots import (
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("plots-training")
+
 
 @pytest.fixture(scope="module")
 def runs() -> list:

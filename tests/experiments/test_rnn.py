@@ -335,6 +335,11 @@ def strict_warnings() -> Iterator[None]:
         yield
 
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("rnn-explorer")
+
+
 @pytest.fixture(scope="module")
 def explorer() -> Explorer:
     return rnn_explorer()

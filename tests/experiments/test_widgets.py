@@ -22,6 +22,11 @@ def strict_warnings() -> Iterator[None]:
         yield
 
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("widgets-explorers")
+
+
 @pytest.fixture(scope="module")
 def flow() -> Explorer:
     return gradient_flow_explorer(depth=4)

@@ -10,6 +10,10 @@ from matplotlib.figure import Figure
 
 from bpcourse import dynamics, plots
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("lesson06-support")
+
 
 @pytest.fixture(scope="module")
 def cost() -> dynamics.GradientCost:

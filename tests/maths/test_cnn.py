@@ -55,6 +55,11 @@ def test_im2col_backward_agrees_with_the_complex_step() -> None:
     )
 
 
+# A module fixture is shared (and, for an explorer, changed step by step) by the tests
+# below: one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("cnn")
+
+
 @pytest.fixture(scope="module")
 def small() -> tuple[cnn.DigitCNN, np.ndarray, np.ndarray]:
     X, y = load_digits()

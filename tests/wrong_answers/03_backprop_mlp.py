@@ -381,6 +381,18 @@ def sigmoid_derivative(Z):
         "own implementation",
     ),
     (
+        "tanh_derivative uses the rule the MLP's training step uses (df_from_output)",
+        """# + solution
+import numpy as np
+from bpcourse import nn as _nn
+def tanh_derivative(Z):
+    out = np.empty_like(Z)
+    _nn.ACTIVATIONS["tanh"].df_from_output(np.tanh(Z), out)
+    return out
+""",
+        "own implementation",
+    ),
+    (
         "relu_derivative overwrites Z in place",
         """# + solution
 def relu_derivative(Z):
