@@ -185,7 +185,9 @@ def _rnn_forward(X: Array, W_xh: Array, W_hh: Array, b: Array, h0: Array) -> Arr
     H[:, 0] = h0
     inputs = X @ W_xh + b  # all input terms at once: (N, T, n_h)
     for t in range(T):
-        H[:, t + 1] = np.tanh(inputs[:, t] + H[:, t] @ W_hh)
+        z = H[:, t] @ W_hh
+        z += inputs[:, t]
+        np.tanh(z, out=H[:, t + 1])  # straight into the state array, no copy
     return H
 
 
@@ -233,7 +235,8 @@ def rnn_backward(
     $$\frac{\partial L}{\partial h_t} = \text{dH\_out}_t
     + \Big(\frac{\partial L}{\partial h_{t+1}} \odot (1 - h_{t+1}^2)\Big) W_{hh}^\top .$$
 
-    Each step is :func:`rnn_step_backward`; the weight gradients of all steps are added up.
+    Each step is the chain rule of :func:`rnn_step_backward`; the weight gradients of all
+    steps are added up (computed together after the walk back, see ``_rnn_backward``).
     Over many steps the gradient is multiplied again and again by $\mathrm{diag}(1 - h^2)
     W_{hh}^\top$: it shrinks geometrically when that factor is small and grows when it is
     large (vanishing and exploding gradients through time).
@@ -271,27 +274,37 @@ def _rnn_backward(
     W_hh: Array,
     clip: tuple[str, float] | None,
 ) -> RNNGradients:
-    T = X.shape[1]
+    r"""The chain rule of :func:`rnn_step_backward` at every step, with the products regrouped.
+
+    Only the gradient carried back to the previous state, $dz_t W_{hh}^\top$, has to be
+    computed step by step: each step needs the one after it. The other products of a step
+    (``dx``, ``dW_xh``, ``dW_hh``) do not feed the recurrence, and the weight gradients are
+    sums over the steps of products, $\sum_t x_t^\top dz_t$, which is one product over all
+    (example, step) pairs. So the loop keeps every $dz_t$, and those products are done once
+    after it, as a few large matrix products instead of T small ones each.
+    """
+    N, T, n_in = X.shape
+    n_h = W_hh.shape[0]
     dtype = np.result_type(dH_out, X, H, W_xh, W_hh)
-    dX = np.zeros(X.shape, dtype=dtype)
-    dH = np.zeros(dH_out.shape, dtype=dtype)
-    dW_xh = np.zeros(W_xh.shape, dtype=dtype)
-    dW_hh = np.zeros(W_hh.shape, dtype=dtype)
-    db = np.zeros(W_hh.shape[0], dtype=dtype)
-    carry = np.zeros(dH_out.shape[::2], dtype=dtype)  # dL/dh_t from step t + 1: (N, n_h)
+    dH = np.empty(dH_out.shape, dtype=dtype)
+    dZ = np.empty(dH_out.shape, dtype=dtype)  # dL/dz_t, z_t the pre-activation of step t
+    carry = np.zeros((N, n_h), dtype=dtype)  # dL/dh_t from step t + 1
+    W_hh_T = W_hh.T
     clip_fn = None if clip is None else SEQUENCE_CLIPS[clip[0]]
     for t in range(T, 0, -1):
         dh = dH_out[:, t - 1] + carry
         if clip_fn is not None and clip is not None:
             dh = clip_fn(dh, clip[1])
         dH[:, t - 1] = dh
-        dx, carry, dWx, dWh, db_t = _rnn_step_backward(
-            dh, X[:, t - 1], H[:, t - 1], H[:, t], W_xh, W_hh
-        )
-        dX[:, t - 1] = dx
-        dW_xh += dWx
-        dW_hh += dWh
-        db += db_t
+        h = H[:, t]
+        dz = dh * (1.0 - h * h)  # through tanh, as in rnn_step_backward
+        dZ[:, t - 1] = dz
+        carry = dz @ W_hh_T
+    dZ_all = dZ.reshape(N * T, n_h)
+    dX = (dZ_all @ W_xh.T).reshape(N, T, n_in)
+    dW_xh = X.reshape(N * T, n_in).T @ dZ_all
+    dW_hh = H[:, :-1].reshape(N * T, n_h).T @ dZ_all  # h_{t-1} pairs with dz_t
+    db = dZ_all.sum(axis=0)
     return RNNGradients(dX, dW_xh, dW_hh, db, carry, dH)
 
 

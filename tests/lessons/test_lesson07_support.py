@@ -80,7 +80,15 @@ def test_clipping_on_long_sequences_as_the_lesson_says() -> None:
     assert max(raw.grad_norm) > 1e10
     assert raw.grad_norm[0] == clipped.grad_norm[0] and 100 < raw.grad_norm[0] < 1000
     assert clipped.val_loss[-1] < raw.val_loss[-1] - 0.2
-    assert max(np.diff(raw.loss)) > 0.5 > max(np.diff(clipped.loss[50:]))  # the spikes
+
+    # "the loss jumps up again and again": after the first 50 steps, count the steps where the
+    # loss rises by more than 0.1. The unclipped run is chaotic (its exact path depends on
+    # round-off, so on the machine), but over seeds 0-4, and two orders of summing the
+    # gradients, it rose 10-27 times and the clipped run 0-2 times.
+    def jumps(history: dynamics.CharTrainingHistory) -> int:
+        return int(np.sum(np.diff(history.loss[50:]) > 0.1))
+
+    assert jumps(raw) >= 8 and jumps(clipped) <= 3, (jumps(raw), jumps(clipped))
 
 
 # --- figures --------------------------------------------------------------------------------

@@ -436,7 +436,35 @@ WRONG_ANSWERS["l06_rnn_step_backward"] += delegating_answers(
     "bpcourse.dynamics.training.nn.rnn_step_backward",
     keep_solution=False,
 )
+WRONG_ANSWERS["l06_rnn_step_backward"] += [
+    (
+        "delegates to the package's internal step function",
+        """
+from bpcourse.nn.rnn import _rnn_step_backward
+
+def rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh):
+    return _rnn_step_backward(dh, x, h_prev, h, W_xh, W_hh)
+""",
+        "own implementation",
+    ),
+]
 WRONG_ANSWERS["l06_bptt"] += [
+    (
+        "delegates to the package's internal whole-sequence backward pass",
+        """
+from bpcourse.nn.rnn import _rnn_backward
+
+def bptt(dh_last, X, H, W_xh, W_hh, max_norm=None):
+    dH = np.zeros((X.shape[0], X.shape[1], W_hh.shape[0]))
+    dH[:, -1] = dh_last
+    back = _rnn_backward(dH, X, H, W_xh, W_hh, None)
+    grads = [back.dW_xh, back.dW_hh, back.db]
+    if max_norm is not None:
+        grads = optim.clip_grad_norm(grads, max_norm)[0]
+    return tuple(grads)
+""",
+        "own implementation",
+    ),
     (
         "delegates to nn.rnn_backward",
         """
