@@ -173,7 +173,10 @@ class Class:
         self.exchange.mkdir()
         self.exchange.chmod(0o777)
         self.config_dir.mkdir()
-        (self.config_dir / "nbgrader_config.py").symlink_to(ROOT / "deploy" / "nbgrader_config.py")
+        # A copy, as a deployment installs it (/etc/jupyter): the clone itself may sit in a
+        # folder the class's users cannot enter (a mktemp folder, /root).
+        shutil.copy2(ROOT / "deploy" / "nbgrader_config.py", self.config_dir / "nbgrader_config.py")
+        (self.config_dir / "nbgrader_config.py").chmod(0o644)
         self.state.mkdir(mode=0o700)
         self.course.mkdir()
         shutil.copy2(ROOT / "nbgrader_config.py", self.course / "nbgrader_config.py")
