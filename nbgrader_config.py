@@ -61,8 +61,8 @@ c.LimitedKernelManager.memory_limit_mb = 3072
 c.LimitedKernelManager.file_size_limit_mb = 256
 # Numeric libraries get 1 thread per kernel: a class is graded several kernels at a time
 # (`--jobs`), so parallel kernels already fill the cores, and threads beyond the cores wait on
-# each other (on a busy 2-core machine, lesson 07's character-model training took 19 s with 2
-# threads and 4 s with 1).
+# each other (two such trainings of lesson 07's character model at once on 2 cores took
+# 4.5-5.2 s each with 2 threads per process, 0.9 s with 1).
 # On a many-core grader, per-thread buffers would also reserve more address space than the
 # cap above allows.
 c.LimitedKernelManager.library_threads = 1
