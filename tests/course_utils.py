@@ -7,8 +7,6 @@ import copy
 import importlib.util
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,59 +172,6 @@ def delegating_answers(
         )
         for form, (setup, call) in forms.items()
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# A kernel driven cell by cell
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CellResult:
-    status: str
-    ename: str = ""
-    evalue: str = ""
-    stdout: str = ""
-
-
-class Kernel:
-    """A real IPython kernel (the course's own interpreter) that runs code in a directory."""
-
-    def __init__(self, cwd: Path, timeout: float = 120.0) -> None:
-        from jupyter_client.manager import start_new_kernel
-
-        self.timeout = timeout
-        self.km, self.kc = start_new_kernel(
-            kernel_name="python3", cwd=str(cwd), extra_arguments=["--HistoryManager.enabled=False"]
-        )
-
-    def run(self, code: str) -> CellResult:
-        out: list[str] = []
-
-        def hook(msg: dict[str, Any]) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"].get("text", ""))
-
-        reply = self.kc.execute_interactive(
-            code, timeout=self.timeout, output_hook=hook, allow_stdin=False
-        )
-        content = reply["content"]
-        return CellResult(
-            content["status"], content.get("ename", ""), content.get("evalue", ""), "".join(out)
-        )
-
-    def close(self) -> None:
-        self.kc.stop_channels()
-        self.km.shutdown_kernel(now=True)
-
-
-@contextmanager
-def kernel(cwd: Path, timeout: float = 120.0) -> Iterator[Kernel]:
-    k = Kernel(cwd, timeout)
-    try:
-        yield k
-    finally:
-        k.close()
 
 
 # ---------------------------------------------------------------------------------------------
