@@ -65,7 +65,11 @@ $(MATHJAX): tests/lessons/mathjax/package-lock.json | $(STAMP)
 # fixture (a JupyterLab server, a graded batch) carry an xdist_group mark and stay together.
 PYTEST_WORKERS ?= 2
 
+# The package is installed editable, so pip compiled none of its modules; where
+# PYTHONDONTWRITEBYTECODE is set (CI images often set it) every kernel the tests start would
+# compile all of bpcourse again (~0.1 s each, hundreds of kernels). Compile once up front.
 pytest: $(STAMP) $(MATHJAX) test-assets
+	$(BIN)/python -m compileall -q bpcourse tests
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=10
 
 lessons: $(STAMP)
