@@ -65,3 +65,16 @@ def pytest_configure(config: pytest.Config) -> None:
             "worker would build every shared fixture; install what pyproject.toml asks for "
             "(`pip install -e '.[dev]'`, pytest<9.2)"
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the modules that grade notebooks first, the cheap ones after them.
+
+    Under pytest-xdist each worker takes the next test (or group) as it becomes free, in
+    collection order. A long graded batch picked up last leaves the other core idle until it
+    ends; started first, its time overlaps the many short tests, which then fill the gaps
+    (longest jobs first). The order inside a module is kept: some modules' tests build on
+    one another's state. Nothing else depends on the order between modules.
+    """
+    grading = {item.path for item in items if item.get_closest_marker("nbgrader")}
+    items.sort(key=lambda item: item.path not in grading)  # stable: False (grading) first
