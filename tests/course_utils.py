@@ -264,5 +264,17 @@ def scores(course: Path, aid: str, student: str) -> dict[str, float]:
         return out
 
 
+def graded_errors(course: Path, aid: str, student: str) -> dict[str, list[tuple[str, str]]]:
+    """The errors the graded cells of a student's autograded notebook show:
+    grade_id -> [(ename, evalue), ...] (several where a cell was duplicated)."""
+    graded = read(course / "autograded" / student / aid / f"{aid}.ipynb")
+    out: dict[str, list[tuple[str, str]]] = {}
+    for cell in graded.cells:
+        for o in cell.get("outputs", []):
+            if grade_id(cell) and o.get("output_type") == "error":
+                out.setdefault(grade_id(cell), []).append((o.get("ename", ""), o.get("evalue", "")))
+    return out
+
+
 def python() -> str:
     return sys.executable

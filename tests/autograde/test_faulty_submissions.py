@@ -35,6 +35,7 @@ import pytest
 from course_utils import (
     assignment_ids,
     grade_id,
+    graded_errors,
     is_test,
     is_written,
     lesson_path,
@@ -202,20 +203,6 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     )  # fmt: skip
 
 
-def _autograded(batch: Batch, student: str) -> Any:
-    path = batch.course / "autograded" / student / LESSON / batch.lesson.notebook
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _enames(nb: Any, gid: str) -> set[str]:
-    """Error names in the outputs of the cell ``gid`` (and of any cell right after an answer)."""
-    found: set[str] = set()
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid:
-            found |= {o.get("ename") for o in cell.get("outputs", []) if o.get("ename")}
-    return found
-
-
 # ---------------------------------------------------------------------------------------------
 # One test per case
 # ---------------------------------------------------------------------------------------------
@@ -241,9 +228,10 @@ def test_case_is_graded_as_expected(batch: Batch, case: fc.Case) -> None:
             assert scores[test] == want, f"{test}: {scores[test]} (expected {want})"
     if case.note:
         assert any(case.note in n.lower() for n in result.notes), result.notes
-    nb = _autograded(batch, case.student)
+    errors = graded_errors(batch.course, LESSON, case.student)
     for gid, names in case.enames.items():
-        assert _enames(nb, gid) & names, f"{gid}: errors {_enames(nb, gid)}, expected {names}"
+        found = {ename for ename, _ in errors.get(gid, [])}
+        assert found & names, f"{gid}: errors {found}, expected {names}"
     if case.max_seconds is not None:
         assert result.seconds < case.max_seconds, f"took {result.seconds:.1f} s"
     if case.late_by:
