@@ -12,7 +12,8 @@ Each node keeps
   entry of ``_prev``, computed once in the forward pass.
 
 (Sums and products, most of any graph, are stored a little differently for speed, in
-:class:`_Binary` nodes; ``_prev`` and ``_local`` read the same on every node.)
+:class:`_Binary` nodes, and a sum or product with a plain number keeps the number, in a
+:class:`_WithConstant` node; ``_prev`` and ``_local`` read the same on every node.)
 
 The backward pass is the chain rule applied node by node in reverse topological order: each
 node adds ``local derivative * node.grad`` into the ``grad`` of each operand (``+=``, because a
@@ -25,8 +26,9 @@ node used twice receives a contribution along each path)::
     >>> a.grad
     4.0
 
-Every operation follows the same four beats: make sure the other operand is a ``Value``,
-compute the output number, write down the local derivatives, build the output node. Derived
+Every operation follows the same four beats: make sure the other operand is a ``Value`` (or,
+for ``+`` and ``*``, a checked number), compute the output number, write down the local
+derivatives, build the output node. Derived
 operations are one line in terms of primitive ones: ``a - b`` is ``a + (-b)`` and ``a / b`` is
 ``a * b**-1``.
 
@@ -109,6 +111,31 @@ def _constant(x: Any) -> Value:
     return out
 
 
+def _constant_operand(x: Any) -> float:
+    """A number operand such as the 2 of ``2 * a``, checked like ``Value(x)``."""
+    if type(x) is not float or not math.isfinite(x):
+        x = _check_real("other", x)
+    return x
+
+
+def _with_constant(
+    left: Value, op: str, constant: float, data: float, d_left: float, d_constant: float
+) -> Value:
+    """The node ``left + constant`` or ``left * constant``, a :class:`_WithConstant`."""
+    out = _new(_WithConstant)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._op = op
+    out._left = left
+    out._constant = constant
+    out._constant_node = None
+    out._d_left = d_left
+    out._d_constant = d_constant
+    out._visit = None
+    return out
+
+
 def _power_slope(x: float, n: float) -> float:
     """$d(x^n)/dx = n x^{n-1}$; at $x = 0$ its limit: 0 for $n = 0$, infinite for $0 < n < 1$."""
     if x == 0 and n < 1:
@@ -178,7 +205,9 @@ class Value:
 
     # ------------------------------------------------------------------ primitive operations
     def __add__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else _constant(other)
+        if not isinstance(other, Value):  # a + 2: see _WithConstant
+            c = _constant_operand(other)
+            return _with_constant(self, "+", c, self.data + c, 1.0, 1.0)
         # d(a + b)/da = 1, d(a + b)/db = 1. The node is a _Binary (see that class) built
         # field by field, without a call: + and * are most of every graph.
         out = _new(_Binary)
@@ -194,9 +223,11 @@ class Value:
         return out
 
     def __mul__(self, other: Value | float) -> Value:
-        other = other if isinstance(other, Value) else _constant(other)
         # d(a * b)/da = b, d(a * b)/db = a
         a = self.data
+        if not isinstance(other, Value):  # a * 2: see _WithConstant
+            b = _constant_operand(other)
+            return _with_constant(self, "*", b, a * b, b, a)
         b = other.data
         out = _new(_Binary)
         out.data = a * b
@@ -352,13 +383,18 @@ class Value:
         for node in reversed(order):
             # This is ``node._backward()`` written out: a call and a zip per node would cost
             # more than the arithmetic. Sums and products (``_Binary``) keep their operands
-            # in fields; every other operation has one operand. For ``a + a``, ``_left``
+            # in fields, and those with a number (``_WithConstant``) one operand and the
+            # number; every other operation has one operand. For ``a + a``, ``_left``
             # and ``_right`` are the same node and it receives both shares. ``order`` holds
             # no leaves: they have nothing to pass on.
             grad = node.grad
             if type(node) is _Binary:
                 node._left.grad += node._d_left * grad
                 node._right.grad += node._d_right * grad
+            elif type(node) is _WithConstant:
+                node._left.grad += node._d_left * grad
+                if node._constant_node is not None:  # the number's leaf, if it was asked for
+                    node._constant_node.grad += node._d_constant * grad
             elif len(node._prev) == 1:
                 node._prev[0].grad += node._local[0] * grad
             else:  # a node made with Value(...) by hand, with any number of operands
@@ -403,6 +439,39 @@ class _Binary(Value):
     @property
     def _local(self) -> tuple[float, ...]:  # type: ignore[override]
         return (self._d_left, self._d_right)
+
+
+class _WithConstant(Value):
+    """A node of ``a + c`` or ``a * c`` where ``c`` is a plain number (also ``c + a``, ``-a``,
+    ``a - c``, ``a / c``...): it keeps the number itself, not a leaf node holding it.
+
+    The graph is the same as with a leaf: ``_prev`` is ``(a, leaf of c)`` and ``_local`` the
+    two local derivatives, as on any node. The leaf is made the first time ``_prev`` is read
+    (drawing the graph, a topological sort written by hand), with the ``grad`` it would have
+    had, ``_local[1] * grad`` (its only user is this node); from then on it is an ordinary
+    node that ``backward`` updates like any other. The reason is speed: a leaf per number is
+    half the nodes of a chain such as ``v = v * 1.0001 + 0.001``, and nobody usually asks for
+    the gradient of a constant.
+    """
+
+    __slots__ = ("_constant", "_constant_node", "_d_constant", "_d_left", "_left")
+    _left: Value
+    _constant: float
+    _constant_node: Value | None
+    _d_left: float
+    _d_constant: float
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:  # type: ignore[override]
+        leaf = self._constant_node
+        if leaf is None:
+            leaf = self._constant_node = _constant(self._constant)
+            leaf.grad = self._d_constant * self.grad
+        return (self._left, leaf)
+
+    @property
+    def _local(self) -> tuple[float, ...]:  # type: ignore[override]
+        return (self._d_left, self._d_constant)
 
 
 def _check_root(root: Any) -> Value:
@@ -489,6 +558,12 @@ def _backward_order(root: Value) -> list[Value]:
             push(None)
             push(node._left)
             push(node._right)
+        elif type(node) is _WithConstant:
+            wait(node)
+            push(None)
+            push(node._left)
+            if node._constant_node is not None:
+                push(node._constant_node)
         elif node._prev:
             wait(node)
             push(None)

@@ -366,6 +366,38 @@ def test_sums_and_products_show_operands_and_local_derivatives_as_tuples():
     assert [(n._prev, n._local) for n in c._prev] == [((a, b), (-3.0, 2.0)), ((), ())]
 
 
+def test_a_number_operand_is_a_leaf_with_the_gradient_it_would_have_had():
+    """a * 3 keeps the 3 in the node; its leaf, made when _prev is read, is a full node."""
+    a = Value(2.0)
+    for make in (lambda: (a * 3.0) * a, lambda: (3 * a) * a, lambda: (a + 3) * a):
+        out = make()
+        node = out._prev[0]
+        out.backward()  # before the leaf exists
+        leaf = node._prev[1]
+        assert leaf.data == 3.0 and leaf._prev == () and node._prev[1] is leaf
+        assert node._local == (node._local[0], leaf.grad / node.grad)
+        eager = Value(3.0)
+        again = (a * eager if node._op == "*" else a + eager) * a
+        again.backward()
+        assert leaf.grad == eager.grad
+        out.backward()  # after: the leaf is now updated like any node, not counted twice
+        assert leaf.grad == eager.grad
+        assert leaf in topological_order(out) and (leaf, node) in graph(out)[1]
+
+
+def test_number_operands_give_the_same_gradients_as_leaves():
+    """Every way of writing a number into a formula, against the same formula with leaves."""
+    x = Value(0.7)
+    k = [Value(v) for v in (2.0, 3.0, 0.5, 4.0, 1.5)]
+    with_numbers = ((x * 2.0 + 3) * x - 0.5) / 4.0 + 1.5 - x - (2 - x) * (-x)
+    with_leaves = ((x * k[0] + k[1]) * x - k[2]) / k[3] + k[4] - x - (k[0] - x) * (-x)
+    with_numbers.backward()
+    g = x.grad
+    with_leaves.backward()
+    assert with_numbers.data == pytest.approx(with_leaves.data, rel=1e-15)
+    assert g == pytest.approx(x.grad, rel=1e-15)
+
+
 def test_a_learners_node_works_in_backward_like_a_built_in_one():
     """The node of the softplus exercise, made with Value(...), mixed with + and *."""
     x = Value(0.3)
