@@ -400,6 +400,26 @@ class Value:
             else:  # a node made with Value(...) by hand, with any number of operands
                 node._backward()
 
+    # ------------------------------------------------------------------------ copy, pickle
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields the node stores, for ``copy`` and ``pickle`` (its operands included).
+
+        ``_prev`` and ``_local`` are left out where they are computed from other fields
+        (:class:`_Binary`, :class:`_WithConstant`), and so is the bookkeeping ``_visit``.
+        """
+        cls = type(self)
+        state: dict[str, Any] = {}
+        for klass in cls.__mro__:
+            for name in getattr(klass, "__slots__", ()):
+                if name != "_visit" and not isinstance(getattr(cls, name), property):
+                    state[name] = getattr(self, name)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._visit = None
+
     # ------------------------------------------------------------------------------ display
     def __repr__(self) -> str:
         parts = [f"data={format_number(self.data)}", f"grad={format_number(self.grad)}"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import sys
 import time
 import warnings
@@ -396,6 +398,27 @@ def test_number_operands_give_the_same_gradients_as_leaves():
     with_leaves.backward()
     assert with_numbers.data == pytest.approx(with_leaves.data, rel=1e-15)
     assert g == pytest.approx(x.grad, rel=1e-15)
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_graph_can_be_copied_and_pickled(how):
+    """Every kind of node survives copy.deepcopy and pickle; the copy is a separate graph."""
+    x = Value(0.4, label="x")
+    y = x * x + 2.0  # _Binary, _WithConstant
+    custom = Value(y.data * 3, "", (y,), "triple", (3.0,))
+    asked = x * 5.0
+    _ = asked._prev  # a constant leaf already made
+    root = (custom.tanh() * asked - 1.0) * x
+    root.backward()
+    copied = copy.deepcopy(root) if how == "deepcopy" else pickle.loads(pickle.dumps(root))
+    before = [(n.data, n.grad, n._op, n.label, n._local) for n in topological_order(root)]
+    after = [(n.data, n.grad, n._op, n.label, n._local) for n in topological_order(copied)]
+    assert after == before
+    x_copy = next(n for n in topological_order(copied) if n.label == "x")
+    x_copy.data = 0.5
+    copied.backward()
+    assert x.grad == before[[b[3] for b in before].index("x")][1]  # the original is untouched
+    assert x_copy is not x and copied._prev[1] is x_copy
 
 
 def test_a_learners_node_works_in_backward_like_a_built_in_one():
