@@ -18,7 +18,8 @@ arithmetic and bookkeeping alone). micrograd sorts its graph recursively, so the
 limit is raised for the chain workload (it would raise ``RecursionError`` past about 1000
 nodes otherwise).
 
-Run: ``python benchmarks/bench_engine.py [--repeats 15] [--chain 5000] [--gc both]``.
+Run: ``python benchmarks/bench_engine.py [--repeats 15] [--chain 5000] [--gc both] [--split]``
+(``--split`` adds the phases of the MLP workload, building and backward, timed on their own).
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ except ImportError:  # the reference is optional
 
 
 def make_mlp_workload(
-    value_cls: Any, sizes: tuple[int, ...] = (6, 16, 16, 1), batch: int = 8, seed: int = 0
+    value_cls: Any,
+    sizes: tuple[int, ...] = (6, 16, 16, 1),
+    batch: int = 8,
+    seed: int = 0,
+    backward: bool = True,
 ) -> Callable[[], Any]:
-    """Return a function that builds the MLP loss graph with ``value_cls`` and backpropagates.
+    """Return a function that builds the MLP loss graph with ``value_cls`` and backpropagates
+    (with ``backward=False`` it only builds the graph).
 
     The parameters and data are drawn once from ``default_rng(seed)`` as plain floats, so both
     engines build exactly the same graph (same operations in the same order).
@@ -76,7 +82,8 @@ def make_mlp_workload(
                 h = out
             diff = h[0] - target
             loss = loss + diff * diff
-        loss.backward()
+        if backward:
+            loss.backward()
         return loss
 
     return run
@@ -186,6 +193,54 @@ def run(
     return results
 
 
+def split_mlp(repeats: int) -> dict[str, float]:
+    """Fastest times of the MLP workload's phases, collector on: building the graph, and
+    ``backward`` on a graph just built (for bpcourse also its first part, the ordering).
+
+    Shows what bounds the speed-up: a phase of ours that alone takes longer than the whole
+    reference divided by the target cannot meet it, whatever the other phases do.
+    """
+    from bpcourse.engine import _backward_order
+
+    engines = {"bpcourse": Value}
+    if MicrogradValue is not None:
+        engines["micrograd"] = MicrogradValue
+    phases: dict[str, float] = {}
+    for name, cls in engines.items():
+        build = make_mlp_workload(cls, backward=False)
+        build()  # warm up
+        times: dict[str, list[float]] = {"build": [], "backward": [], "order": []}
+        for _ in range(repeats):
+            gc.collect()
+            start = CLOCK()
+            root = build()
+            times["build"].append(CLOCK() - start)
+            start = CLOCK()
+            root.backward()
+            times["backward"].append(CLOCK() - start)
+            if cls is Value:
+                start = CLOCK()
+                _backward_order(root)
+                times["order"].append(CLOCK() - start)
+            del root
+        for phase, values in times.items():
+            if values:
+                phases[f"{name} {phase}"] = min(values)
+    line = "split (mlp, gc on, fastest):  bpcourse build {:.2f} ms + backward {:.2f} ms".format(
+        phases["bpcourse build"] * 1e3, phases["bpcourse backward"] * 1e3
+    )
+    line += f" (of which ordering {phases['bpcourse order'] * 1e3:.2f} ms)"
+    if "micrograd build" in phases:
+        total = phases["micrograd build"] + phases["micrograd backward"]
+        line += (
+            f";  micrograd build {phases['micrograd build'] * 1e3:.2f} ms + backward "
+            f"{phases['micrograd backward'] * 1e3:.2f} ms;  5x would leave bpcourse "
+            f"{total / 5 * 1e3:.2f} ms for both"
+        )
+    print(line)
+    return phases
+
+
 def reference_description() -> str:
     """Which micrograd is timed, or why none is."""
     if MicrogradValue is None:
@@ -214,11 +269,18 @@ def main(argv: list[str] | None = None) -> int:
         default="wall",
         help="wall time (time.perf_counter) or this process's CPU time (time.process_time)",
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also time the MLP workload's phases (build, backward) on their own",
+    )
     args = parser.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     print(f"clock: {args.clock}")
     run(args.repeats, args.chain, ["on", "off"] if args.gc == "both" else [args.gc])
+    if args.split:
+        split_mlp(args.repeats)
     return 0
 
 

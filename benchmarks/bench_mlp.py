@@ -9,6 +9,13 @@ without the parameter update. It is timed for three shapes of network:
 
 Each is compared with
 
+- the **numpy floor**: the GEMM floor's products and the element-wise passes of a plain numpy
+  step (bias, tanh, its derivative, the loss and its gradient, the bias gradients), in the
+  order of a real step, without checks or other Python (see ``numpy_floor_step``). On a
+  large network, where those passes cost what they cost however they are called, it is what
+  any numpy step pays at least, and the step's excess over it is call overhead and argument
+  checks; on a small one, where calls dominate, the step folds passes into the products
+  (see ``bpcourse.nn.mlp``) and comes in under it;
 - the **GEMM floor**: only the matrix products that forward and backward need
   (``A @ W`` per layer, ``A.T @ delta`` per layer, ``delta @ W.T`` per layer but the first),
   written into preallocated arrays, measured in the same run with the same BLAS threads
@@ -98,6 +105,66 @@ def gemm_floor_step(case: Case) -> Step:
     def step() -> None:
         for left, right, out in products:
             np.matmul(left, right, out=out)
+
+    return step
+
+
+def numpy_floor_step(case: Case, X: np.ndarray, y: np.ndarray) -> Step:
+    """The GEMM floor's products plus the element-wise passes of a plain numpy training step.
+
+    In the order of a real step, on preallocated arrays, with no checks and no Python around
+    them but the loop over layers: per layer the product, the bias, tanh (hidden layers); the
+    loss value and its gradient; backward, per hidden layer the derivative 1 - a^2 and the
+    multiplication by it, then dW, db (a column sum) and dA. (The parameters are random: this
+    times the work; its numbers are not compared with the step's.)
+    """
+    rng = np.random.default_rng(1)
+    sizes, N = case.layer_sizes, case.batch
+    L = len(sizes) - 1
+    Ws = [rng.standard_normal((m, n)) / np.sqrt(m) for m, n in itertools.pairwise(sizes)]
+    bs = [rng.standard_normal(n) for n in sizes[1:]]
+    As = [X] + [np.empty((N, n)) for n in sizes[1:]]
+    Ds = [np.empty((N, n)) for n in sizes]
+    Ss = [np.empty((N, n)) for n in sizes]
+    dWs = [np.empty_like(W) for W in Ws]
+    dbs = [np.empty_like(b) for b in bs]
+    n_out = sizes[-1]
+    picked = np.arange(0, N * n_out, n_out) + (y if case.loss != "mse" else 0)
+    shift = np.empty((N, 1))
+
+    def step() -> float:
+        for l in range(L):
+            np.matmul(As[l], Ws[l], out=As[l + 1])
+            As[l + 1] += bs[l]
+            if l < L - 1:
+                np.tanh(As[l + 1], out=As[l + 1])
+        out, G = As[L], Ds[L]
+        if case.loss == "mse":
+            np.subtract(out, y, out=G)
+            flat = G.ravel()
+            value = float(flat.dot(flat)) / flat.size
+            G *= 2.0 / flat.size
+        else:
+            np.max(out, axis=1, keepdims=True, out=shift)
+            np.subtract(out, shift, out=G)
+            value = -float(G.take(picked).sum())
+            np.exp(G, out=G)
+            total = G.sum(axis=1, keepdims=True)
+            value = (value + float(np.log(total).sum())) / N
+            G /= total * N
+            G.ravel()[picked] -= 1.0 / N
+        for l in range(L - 1, -1, -1):
+            D = Ds[l + 1]
+            if l < L - 1:
+                S = Ss[l + 1]
+                np.multiply(As[l + 1], As[l + 1], out=S)
+                np.subtract(1.0, S, out=S)
+                np.multiply(D, S, out=D)
+            np.matmul(As[l].T, D, out=dWs[l])
+            np.add.reduce(D, axis=0, out=dbs[l])
+            if l > 0:
+                np.matmul(D, Ws[l].T, out=Ds[l])
+        return value
 
     return step
 
@@ -340,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             X, y = make_batch(case)
             steps: dict[str, Step] = {
                 "GEMM floor": gemm_floor_step(case),
+                "numpy floor": numpy_floor_step(case, X, y),
                 "bpcourse": bpcourse_step(case, X, y),
                 "bpcourse backprop()": bpcourse_reference_step(case, X, y),
             }
@@ -401,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {label}: step / GEMM floor = {ratio(label, 'bpcourse', 'GEMM floor')} "
             f"(<= {floor_target})"
+        )
+        print(
+            f"  {label}: (numpy floor / GEMM floor = "
+            f"{ratio(label, 'numpy floor', 'GEMM floor')}; step / numpy floor = "
+            f"{ratio(label, 'bpcourse', 'numpy floor')})"
         )
         if "PyTorch" in results[label]:
             print(f"  {label}: step / PyTorch = {ratio(label, 'bpcourse', 'PyTorch')} (< 1)")

@@ -1,0 +1,100 @@
+"""The benchmark scripts compute what they claim to time (their timings are not tested).
+
+A benchmark that times the wrong work gives a wrong ratio silently, so the workloads are
+checked here: the engine's MLP graph has the size the report gives and its loss, the phases of
+``--split`` are all measured, and the numpy floor of ``bench_mlp`` is a real training step's
+arithmetic (its loss matches the formula it claims for both losses).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being built
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench_engine() -> ModuleType:
+    return _load("bench_engine")
+
+
+@pytest.fixture(scope="module")
+def bench_mlp() -> ModuleType:
+    return _load("bench_mlp")
+
+
+def test_engine_workloads_build_the_graphs_the_report_names(bench_engine: ModuleType) -> None:
+    from bpcourse.engine import Value, topological_order
+
+    built = bench_engine.make_mlp_workload(Value, backward=False)()
+    assert bench_engine.count_nodes(built) == 6626
+    assert all(node.grad == 0.0 for node in topological_order(built)[:-1])
+    trained = bench_engine.make_mlp_workload(Value)()
+    assert trained.data == built.data and trained.grad == 1.0
+    chain = bench_engine.make_chain_workload(Value, length=100)()
+    assert bench_engine.count_nodes(chain) == 401
+    assert chain.data == pytest.approx(0.5 * 1.0001**100 + 0.001 * (1.0001**100 - 1) / 0.0001)
+
+
+def test_engine_split_times_every_phase(bench_engine: ModuleType, capsys) -> None:
+    phases = bench_engine.split_mlp(repeats=1)
+    assert {"bpcourse build", "bpcourse backward", "bpcourse order"} <= set(phases)
+    assert all(t > 0 for t in phases.values())
+    assert "split (mlp, gc on, fastest)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_numpy_floor_is_a_training_step(bench_mlp: ModuleType, index: int) -> None:
+    case = bench_mlp.CASES[index]
+    X, y = bench_mlp.make_batch(case)
+    step = bench_mlp.numpy_floor_step(case, X, y)
+    value = step()
+    assert math.isfinite(value) and value > 0
+    assert step() == value  # same work, same numbers, every call
+    # The same weights drawn again: the loss the floor computes is the loss of that network.
+    rng = np.random.default_rng(1)
+    sizes = case.layer_sizes
+    Ws = [rng.standard_normal((m, n)) / np.sqrt(m) for m, n in itertools.pairwise(sizes)]
+    bs = [rng.standard_normal(n) for n in sizes[1:]]
+    A = X
+    for l, (W, b) in enumerate(zip(Ws, bs)):
+        A = A @ W + b
+        if l < len(sizes) - 2:
+            A = np.tanh(A)
+    if case.loss == "mse":
+        want = float(np.mean((A - y) ** 2))
+    else:
+        shifted = A - A.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        want = float(-log_p[np.arange(len(y)), y].mean())
+    assert value == pytest.approx(want, rel=1e-12)
+
+
+def test_race_reports_every_contender(bench_mlp: ModuleType) -> None:
+    case = bench_mlp.CASES[2]
+    X, y = bench_mlp.make_batch(case)
+    steps = {
+        "GEMM floor": bench_mlp.gemm_floor_step(case),
+        "numpy floor": bench_mlp.numpy_floor_step(case, X, y),
+        "bpcourse": bench_mlp.bpcourse_step(case, X, y),
+    }
+    timings = bench_mlp.race(steps, rounds=2, sample_seconds=0.0005, gap_seconds=0.0)
+    assert set(timings) == set(steps)
+    assert all(0 < t.best <= t.median for t in timings.values())
