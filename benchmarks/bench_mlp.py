@@ -9,18 +9,18 @@ without the parameter update. It is timed for three shapes of network:
 
 Each is compared with
 
-- the **numpy floor**: the GEMM floor's products and the element-wise passes of a plain numpy
-  step (bias, tanh, its derivative, the loss and its gradient, the bias gradients), in the
-  order of a real step, without checks or other Python (see ``numpy_floor_step``). On a
-  large network, where those passes cost what they cost however they are called, it is what
-  any numpy step pays at least, and the step's excess over it is call overhead and argument
-  checks; on a small one, where calls dominate, the step folds passes into the products
-  (see ``bpcourse.nn.mlp``) and comes in under it;
 - the **GEMM floor**: only the matrix products that forward and backward need
   (``A @ W`` per layer, ``A.T @ delta`` per layer, ``delta @ W.T`` per layer but the first),
   written into preallocated arrays, measured in the same run with the same BLAS threads
   (made with ``@``; for small matrices the step's own products, ``ndarray.dot`` with the bias
   folded in, cost a little less, so on small networks the floor is not a strict lower bound);
+- **plain numpy**: the GEMM floor's products and the element-wise passes of a plain numpy
+  step (bias, tanh, its derivative, the loss and its gradient, the bias gradients), in the
+  order of a real step, without checks or other Python (see ``plain_numpy_step``). On a
+  large network, where those passes cost what they cost however they are called, it is a
+  floor for any numpy step, and the step's excess over it is call overhead and argument
+  checks; on a small one, where calls dominate, the step folds passes into the products
+  (see ``bpcourse.nn.mlp``) and comes in under it;
 - ``MLP.backprop``, the reference pass that keeps every intermediate (plain numpy style);
 - PyTorch (CPU, float64), HIPS ``autograd`` and ``micrograd``, each when it can be imported.
 
@@ -109,7 +109,7 @@ def gemm_floor_step(case: Case) -> Step:
     return step
 
 
-def numpy_floor_step(case: Case, X: np.ndarray, y: np.ndarray) -> Step:
+def plain_numpy_step(case: Case, X: np.ndarray, y: np.ndarray) -> Step:
     """The GEMM floor's products plus the element-wise passes of a plain numpy training step.
 
     In the order of a real step, on preallocated arrays, with no checks and no Python around
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             X, y = make_batch(case)
             steps: dict[str, Step] = {
                 "GEMM floor": gemm_floor_step(case),
-                "numpy floor": numpy_floor_step(case, X, y),
+                "plain numpy": plain_numpy_step(case, X, y),
                 "bpcourse": bpcourse_step(case, X, y),
                 "bpcourse backprop()": bpcourse_reference_step(case, X, y),
             }
@@ -471,9 +471,9 @@ def main(argv: list[str] | None = None) -> int:
             f"(<= {floor_target})"
         )
         print(
-            f"  {label}: (numpy floor / GEMM floor = "
-            f"{ratio(label, 'numpy floor', 'GEMM floor')}; step / numpy floor = "
-            f"{ratio(label, 'bpcourse', 'numpy floor')})"
+            f"  {label}: (plain numpy / GEMM floor = "
+            f"{ratio(label, 'plain numpy', 'GEMM floor')}; step / plain numpy = "
+            f"{ratio(label, 'bpcourse', 'plain numpy')})"
         )
         if "PyTorch" in results[label]:
             print(f"  {label}: step / PyTorch = {ratio(label, 'bpcourse', 'PyTorch')} (< 1)")

@@ -2,7 +2,7 @@
 
 A benchmark that times the wrong work gives a wrong ratio silently, so the workloads are
 checked here: the engine's MLP graph has the size the report gives and its loss, the phases of
-``--split`` are all measured, and the numpy floor of ``bench_mlp`` is a real training step's
+``--split`` are all measured, and the plain numpy step of ``bench_mlp`` is a real training step's
 arithmetic (its loss matches the formula it claims for both losses).
 """
 
@@ -61,14 +61,14 @@ def test_engine_split_times_every_phase(bench_engine: ModuleType, capsys) -> Non
 
 
 @pytest.mark.parametrize("index", range(4))
-def test_numpy_floor_is_a_training_step(bench_mlp: ModuleType, index: int) -> None:
+def test_plain_numpy_is_a_training_step(bench_mlp: ModuleType, index: int) -> None:
     case = bench_mlp.CASES[index]
     X, y = bench_mlp.make_batch(case)
-    step = bench_mlp.numpy_floor_step(case, X, y)
+    step = bench_mlp.plain_numpy_step(case, X, y)
     value = step()
     assert math.isfinite(value) and value > 0
     assert step() == value  # same work, same numbers, every call
-    # The same weights drawn again: the loss the floor computes is the loss of that network.
+    # The same weights drawn again: the loss it computes is the loss of that network.
     rng = np.random.default_rng(1)
     sizes = case.layer_sizes
     Ws = [rng.standard_normal((m, n)) / np.sqrt(m) for m, n in itertools.pairwise(sizes)]
@@ -92,7 +92,7 @@ def test_race_reports_every_contender(bench_mlp: ModuleType) -> None:
     X, y = bench_mlp.make_batch(case)
     steps = {
         "GEMM floor": bench_mlp.gemm_floor_step(case),
-        "numpy floor": bench_mlp.numpy_floor_step(case, X, y),
+        "plain numpy": bench_mlp.plain_numpy_step(case, X, y),
         "bpcourse": bench_mlp.bpcourse_step(case, X, y),
     }
     timings = bench_mlp.race(steps, rounds=2, sample_seconds=0.0005, gap_seconds=0.0)
