@@ -92,6 +92,24 @@ def demo_hub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(hub.pid, signal.SIGKILL)
         hub.wait(timeout=10)
+        # A server whose spawn was still pending when the hub stopped escapes the hub's
+        # clean-up (it runs in a session of its own): stop whatever still works in our folder.
+        _kill_processes_under(tmp_path)
+
+
+def _kill_processes_under(folder: Path) -> None:
+    """SIGKILL every process whose working directory lies in ``folder`` (Linux /proc)."""
+    root = str(folder.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # gone, or not ours to see
+            continue
+        if cwd == root or cwd.startswith(root + "/"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
 
 
 def _until(what: str, check, log: Path, timeout: float = 45.0):  # type: ignore[no-untyped-def]
