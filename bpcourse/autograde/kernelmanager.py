@@ -9,7 +9,7 @@ Configure with ``c.Execute.kernel_manager_class =
   grader over ZeroMQ's ``ipc`` transport (Unix sockets) in a private runtime folder, and it is
   interrupted by a message on its control channel rather than a signal;
 - through :mod:`bpcourse.autograde.kernel_launcher`, under caps on memory, file size, CPU time
-  and library threads, with standard input closed.
+  and library threads, with standard input closed (and an allocator that reuses freed memory).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ KEPT_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
     "MALLOC_ARENA_MAX",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
     "MPLBACKEND",
     "PYDEVD_DISABLE_FILE_VALIDATION",
     "JPY_SESSION_NAME",

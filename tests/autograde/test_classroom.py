@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -82,6 +83,25 @@ def test_launcher_sets_limits_and_closes_stdin() -> None:
     out = _launch("--memory-mb", "900", "--file-mb", "3", "--threads", "1", code=code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["900", "3", "0", "1", "''"]
+
+
+def test_launcher_lets_the_kernel_reuse_freed_memory_unless_told_otherwise() -> None:
+    code = "import os; print(*(os.environ[f'MALLOC_{k}_THRESHOLD_'] for k in ('MMAP', 'TRIM')))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "bpcourse.autograde.kernel_launcher", "--", sys.executable, "-c",
+         code],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(32 * 2**20), str(64 * 2**20)]
+    env["MALLOC_TRIM_THRESHOLD_"] = "0"  # the grader's own setting wins
+    out = subprocess.run(
+        [sys.executable, "-m", "bpcourse.autograde.kernel_launcher", "--", sys.executable, "-c",
+         code],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert out.stdout.split() == [str(32 * 2**20), "0"]
 
 
 def test_memory_and_file_caps_raise_instead_of_taking_the_machine() -> None:
