@@ -265,12 +265,16 @@ def structural_submissions(les: Lesson) -> dict[str, dict[str, bytes]]:
 # The cases
 # ---------------------------------------------------------------------------------------------
 
+# The cap counts address space, so the bomb asks for memory without writing to it (bytes(n) is
+# zero memory straight from the system): it reaches the cap within milliseconds however slowly
+# the machine hands out pages. Filling the pages as well (bytearray) took 0.5 s on a quiet
+# machine and over the scratch course's 6 s cell timeout on a loaded one.
 MEMORY_BOMB = """import resource
 # Run the bomb only under a cap: without one it would take the grading machine down.
 assert resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY, "no memory cap"
 hog = []
 while True:
-    hog.append(bytearray(2**28))
+    hog.append(bytes(2**28))
 """
 
 ALLCLOSE_PATCH = """import numpy as np
