@@ -96,21 +96,6 @@ def _node(data: float, prev: tuple[Value, ...], op: str, local: tuple[float, ...
     return out
 
 
-def _constant(x: Any) -> Value:
-    """A leaf for a number operand such as the 2 of ``2 * a``, checked like ``Value(x)``."""
-    if type(x) is not float or not math.isfinite(x):
-        x = _check_real("other", x)
-    out = _new(Value)
-    out.data = x
-    out.grad = 0.0
-    out.label = ""
-    out._prev = ()
-    out._op = ""
-    out._local = ()
-    out._visit = None
-    return out
-
-
 def _constant_operand(x: Any) -> float:
     """A number operand such as the 2 of ``2 * a``, checked like ``Value(x)``."""
     if type(x) is not float or not math.isfinite(x):
@@ -485,7 +470,7 @@ class _WithConstant(Value):
     def _prev(self) -> tuple[Value, ...]:  # type: ignore[override]
         leaf = self._constant_node
         if leaf is None:
-            leaf = self._constant_node = _constant(self._constant)
+            leaf = self._constant_node = _node(self._constant, (), "", ())  # checked already
             leaf.grad = self._d_constant * self.grad
         return (self._left, leaf)
 
