@@ -73,3 +73,26 @@ def test_bad_options_raise(kwargs, error, fragment) -> None:
     with pytest.raises(error) as info:
         digit_explorer(**args)
     assert fragment in str(info.value)
+
+
+def test_with_no_network_it_trains_one_and_shows_the_held_out_digits() -> None:
+    X, _ = load_digits()
+    e = digit_explorer()
+    held_out = round(len(X) * widgets.DIGIT_DEFAULTS["val_fraction"])
+    assert abs(e.controls["digit"].max + 1 - held_out) <= 1
+    assert e.last_error is None and _png(e).startswith(PNG)
+    model, X_va, y_va = widgets._default_digits()
+    accuracy = np.mean(model.predict(X_va) == y_va)
+    assert accuracy > 0.9, accuracy  # trained, not a random network (10 %)
+    # a given network over the default digits
+    e = digit_explorer(cnn.DigitCNN.init(seed=0), index=2)
+    assert e.controls["digit"].value == 2 and e.last_error is None
+
+
+@pytest.mark.parametrize(("given", "missing"), [({"X": "images"}, "y:"), ({"y": "labels"}, "X:")])
+def test_images_and_labels_come_together(given, missing) -> None:
+    X, y = load_digits()
+    args = {"X": X[:5]} if "X" in given else {"y": y[:5]}
+    with pytest.raises(ValueError) as info:
+        digit_explorer(cnn.DigitCNN.init(seed=0), **args)
+    assert str(info.value).startswith(missing)

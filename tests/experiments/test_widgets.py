@@ -178,3 +178,31 @@ def test_deep_update_is_interactive() -> None:
     start = time.perf_counter()
     explorer.controls["depth"].value = 50
     assert time.perf_counter() - start < 2.0
+
+
+def _explorer_names() -> list[str]:
+    from bpcourse import widgets
+
+    return sorted(n for n in dir(widgets) if n.endswith("_explorer") and not n.startswith("_"))
+
+
+@pytest.mark.parametrize("name", _explorer_names())
+def test_every_explorer_opens_with_no_arguments_and_is_exported(name) -> None:
+    """The contract: each ``*_explorer`` takes only optional arguments, draws its first
+    figure without an error, and ``from bpcourse.widgets import *`` brings it in."""
+    import inspect
+
+    from bpcourse import widgets
+
+    func = getattr(widgets, name)
+    required = [
+        p.name
+        for p in inspect.signature(func).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    assert not required, f"{name} requires {required}"
+    explorer = func()
+    assert isinstance(explorer, Explorer)
+    assert explorer.last_error is None, explorer.message.value
+    assert bytes(explorer.image.value).startswith(b"\x89PNG")
+    assert name in widgets.__all__
