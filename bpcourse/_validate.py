@@ -176,6 +176,11 @@ def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     return out
 
 
+def seeded_rng(seed: Any, name: str = "seed") -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` after checking that ``seed`` is an integer >= 0."""
+    return np.random.default_rng(check_positive_int(name, seed, minimum=0))
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Check that ``value`` is one of the string ``choices`` and return it."""
     options = list(choices)

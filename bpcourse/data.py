@@ -37,14 +37,19 @@ from bpcourse._validate import (
 
 __all__ = [
     "DATASETS",
+    "DIGITS_SHAPE",
     "IRIS_CLASS_NAMES",
     "IRIS_FEATURE_NAMES",
+    "CharVocab",
     "Dataset",
     "load_dataset",
+    "load_digits",
     "load_iris",
+    "load_names",
     "make_moons",
     "make_regression_1d",
     "make_spirals",
+    "names_to_sequences",
     "standardize",
     "train_val_split",
 ]
@@ -407,13 +412,6 @@ def load_dataset(name: str, seed: int = 0, **kw: Any) -> Dataset:
 
 
 # --- real data: the UCI digits and first names (lesson 07) ------------------------------------
-__all__ = [
-    "DIGITS_SHAPE",
-    "CharVocab",
-    "load_digits",
-    "load_names",
-    "names_to_sequences",
-]
 
 #: Height and width of one digit image.
 DIGITS_SHAPE = (8, 8)

@@ -250,6 +250,16 @@ def _diagnose_values(
     )
 
 
+def _check_tolerances(rtol: Any, atol: Any) -> None:
+    """The test's own tolerances must be numbers >= 0: a bad one is the test's error (a
+    ValueError or TypeError), never a failed answer."""
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if _isinstance(value, _bool) or not _isinstance(value, (int, _float, numpy.floating)):
+            raise TypeError(f"{label}: expected a number >= 0, got {_repr(value)}")
+        if not value >= 0 or value == _float("inf"):  # (NaN fails value >= 0)
+            raise ValueError(f"{label}: expected a finite number >= 0, got {_repr(value)}")
+
+
 def check_array(
     answer: Any,
     expected: Any,
@@ -274,8 +284,10 @@ def check_array(
 
     Raises:
         AssertionError: with a message saying what is wrong.
+        ValueError, TypeError: if ``rtol`` or ``atol`` is not a finite number >= 0.
     """
     verify_integrity()
+    _check_tolerances(rtol, atol)
     want = _to_float_array(f"{name} (expected)", expected)
     got = _to_float_array(name, answer)
     if got.shape != want.shape:
@@ -307,6 +319,7 @@ def check_scalar(
 ) -> None:
     """Check a single number with a relative tolerance (never by rounding)."""
     verify_integrity()
+    _check_tolerances(rtol, atol)
     got = _to_float_array(name, answer)
     if got.size != 1:
         raise AssertionError(f"{name}: expected a single number, got shape {got.shape}")
@@ -798,6 +811,12 @@ def check_function(
     """
     verify_integrity()
     label: str = name or str(getattr(func, "__name__", "your function"))
+    _check_tolerances(rtol, atol)
+    if not callable(reference):
+        raise TypeError(f"reference: expected a function, got {type(reference).__name__}")
+    cases = list(cases)
+    if not cases:
+        raise ValueError("cases: expected at least one tuple of arguments, got none")
     if not callable(func):
         raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
     for case in cases:

@@ -27,6 +27,7 @@ together when their global $L_2$ norm exceeds a threshold (direction kept), and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -205,8 +206,18 @@ def _check_betas(betas: Any) -> tuple[float, float]:
 
 def global_norm(grads: Sequence[Any]) -> float:
     r"""The $L_2$ norm of all gradient arrays together, $\sqrt{\sum_i \lVert g_i \rVert^2}$."""
-    arrays = _as_array_list("grads", grads)
-    return float(np.sqrt(sum(float(np.sum(g * g)) for g in arrays)))
+    return _global_norm(_as_array_list("grads", grads))
+
+
+def _global_norm(arrays: list[np.ndarray]) -> float:
+    """The norm of finite arrays; where the squares overflow (entries above about 1e154), the
+    arrays are divided by their largest entry first, so the norm stays right while it fits."""
+    with np.errstate(over="ignore"):
+        total = float(np.sqrt(sum(float(np.sum(g * g)) for g in arrays)))
+    if math.isinf(total):
+        big = max(float(np.max(np.abs(g))) for g in arrays if g.size)
+        total = big * float(np.sqrt(sum(float(np.sum((g / big) ** 2)) for g in arrays)))
+    return total
 
 
 def clip_grad_norm(grads: Sequence[Any], max_norm: float) -> tuple[list[np.ndarray], float]:
@@ -232,7 +243,7 @@ def clip_grad_norm(grads: Sequence[Any], max_norm: float) -> tuple[list[np.ndarr
     """
     arrays = _as_array_list("grads", grads)
     max_norm = check_positive_number("max_norm", max_norm)
-    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in arrays)))
+    total = _global_norm(arrays)
     scale = max_norm / total if total > max_norm else 1.0
     return [g * scale for g in arrays], total
 

@@ -40,7 +40,9 @@ from bpcourse._validate import (
     check_positive_number,
     check_shape,
     describe,
+    seeded_rng,
 )
+from bpcourse.nn.losses import _check_class_labels
 from bpcourse.nn.pool import maxpool2d_backward, maxpool2d_forward
 from bpcourse.optim import Adam
 
@@ -220,9 +222,7 @@ class DigitCNN:
                 f"kernel_size: expected image_size - kernel_size + 1 to be even and >= 2 "
                 f"(a 2 × 2 pool follows), got {conv_out}"
             )
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise TypeError(f"seed: expected an integer, got {describe(seed)}")
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(seed)
         n_flat = C * (conv_out // 2) ** 2
         return cls(
             K=rng.normal(0.0, np.sqrt(2.0 / (k * k)), size=(C, 1, k, k)),
@@ -271,14 +271,18 @@ class DigitCNN:
 
     # --- forward, backward and what they show --------------------------------------------
 
-    def _check_images(self, X: Any) -> Array:
-        X = as_array("X", X, ndim=4, allow_complex=True)
+    def _check_images(self, X: Any, name: str = "X") -> Array:
+        X = as_array(name, X, ndim=4, allow_complex=True)
         size = round(float(np.sqrt(self.W.shape[0] / self.K.shape[0]))) * self.pool
         size += self.K.shape[2] - 1
-        check_shape("X", X, (None, self.K.shape[1], size, size), "(N, 1, H, W) images")
+        check_shape(name, X, (None, self.K.shape[1], size, size), "(N, 1, H, W) images")
         if X.shape[0] == 0:
-            raise ValueError(f"X: expected at least one image, got shape {X.shape}")
+            raise ValueError(f"{name}: expected at least one image, got shape {X.shape}")
         return X
+
+    def _check_labels(self, y: Any, n_images: int, name: str = "y") -> Array:
+        """Integer labels (one per image) in 0..n_classes-1, as the loss takes them."""
+        return _check_class_labels(y, (n_images, self.W.shape[1]), name)
 
     def _forward(self, X: Array) -> tuple[Array, Array, Array, Array, Array]:
         Z, cols = _conv_forward(X, self.K, self.b)
@@ -301,12 +305,9 @@ class DigitCNN:
         return np.asarray(self.logits(X).real.argmax(axis=1))
 
     def accuracy(self, X: Any, y: Any) -> float:
+        """The fraction of images X (N, 1, H, W) whose predicted digit is their label y (N,)."""
         pred = self.predict(X)
-        labels = np.asarray(y)
-        if labels.shape != pred.shape:
-            raise ValueError(
-                f"y: expected shape {pred.shape} (one label per image), got {labels.shape}"
-            )
+        labels = self._check_labels(y, pred.shape[0])
         return float(np.mean(pred == labels))
 
     def backprop(
@@ -376,14 +377,17 @@ def train_digit_cnn(
     Returns:
         ``(trained_model, history)``; ``model`` itself is not changed.
     """
+    if not isinstance(model, DigitCNN):
+        raise TypeError(f"model: expected a DigitCNN, got {describe(model)}")
     epochs = check_positive_int("epochs", epochs)
     batch_size = check_positive_int("batch_size", batch_size)
     lr = check_positive_number("lr", lr)
-    X_train = model._check_images(X_train)
-    X_val = model._check_images(X_val)
-    y_train, y_val = np.asarray(y_train), np.asarray(y_val)
+    X_train = model._check_images(X_train, "X_train")
+    X_val = model._check_images(X_val, "X_val")
+    y_train = model._check_labels(y_train, X_train.shape[0], "y_train")
+    y_val = model._check_labels(y_val, X_val.shape[0], "y_val")
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     params = [p.copy() for p in model.parameters()]
     current = model.with_parameters(params)
     opt = Adam(params, lr=lr)
@@ -406,15 +410,13 @@ def train_digit_cnn(
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int = 10) -> Array:
     """Counts ``M[i, j]`` of examples of class i predicted as class j."""
     n_classes = check_positive_int("n_classes", n_classes)
-    t, p = np.asarray(y_true), np.asarray(y_pred)
-    if t.shape != p.shape or t.ndim != 1:
-        raise ValueError(f"y_pred: expected the shape of y_true {t.shape}, got {p.shape}")
-    if t.size and (min(t.min(), p.min()) < 0 or max(t.max(), p.max()) >= n_classes):
-        low, high = min(t.min(), p.min()), max(t.max(), p.max())
+    t = np.asarray(y_true)
+    if t.ndim != 1 or t.size == 0:
         raise ValueError(
-            f"y_true, y_pred: expected labels in 0..{n_classes - 1}, got labels from {low} to "
-            f"{high}"
+            f"y_true: expected a non-empty 1-D array of labels, got {describe(y_true)}"
         )
+    t = _check_class_labels(t, (t.shape[0], n_classes), "y_true")
+    p = _check_class_labels(y_pred, (t.shape[0], n_classes), "y_pred")
     M = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(M, (t, p), 1)
     return M

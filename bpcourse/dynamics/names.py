@@ -35,6 +35,7 @@ from bpcourse._validate import (
     check_positive_number,
     check_shape,
     describe,
+    seeded_rng,
 )
 from bpcourse.data import CharVocab
 from bpcourse.nn.embedding import embedding_backward, embedding_forward
@@ -130,9 +131,7 @@ class CharRNN:
         d = check_positive_int("embed_dim", embed_dim)
         n_h = check_positive_int("n_hidden", n_hidden)
         rho = check_positive_number("spectral_radius", spectral_radius)
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-            raise TypeError(f"seed: expected an integer, got {describe(seed)}")
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(seed)
         return cls(
             E=rng.normal(0.0, 1.0, size=(V, d)),
             W_xh=rng.normal(0.0, 1.0 / np.sqrt(d), size=(d, n_h)),
@@ -193,11 +192,30 @@ class CharRNN:
 
     # --- forward and backward ------------------------------------------------------------
 
-    def _check_ids(self, X: Any) -> Array:
+    def _check_ids(self, X: Any, name: str = "X") -> Array:
         arr = np.asarray(X)
         if arr.dtype.kind not in "iu" or arr.ndim != 2 or 0 in arr.shape:
-            raise TypeError(f"X: expected integer ids of shape (N, T), got {describe(X)}")
+            raise TypeError(f"{name}: expected integer ids of shape (N, T), got {describe(X)}")
+        V = self.vocab_size
+        if arr.min() < 0 or arr.max() >= V:
+            raise ValueError(
+                f"{name}: expected character ids in 0..{V - 1} (the model's vocabulary), got "
+                f"ids from {arr.min()} to {arr.max()}"
+            )
         return arr
+
+    def _check_windows(
+        self, X: Any, Y: Any, names: tuple[str, str] = ("X", "Y")
+    ) -> tuple[Array, Array]:
+        """Windows X (N, T) of ids and their targets Y (N, T), both in the vocabulary."""
+        X = self._check_ids(X, names[0])
+        Y = self._check_ids(Y, names[1])
+        if Y.shape != X.shape:
+            raise ValueError(
+                f"{names[1]}: expected shape {X.shape} (the shape of {names[0]}, one target per "
+                f"step), got {Y.shape}"
+            )
+        return X, Y
 
     def backprop(self, X: Any, Y: Any, backward: bool = True) -> CharTrace:
         """Forward pass over the sequences X (N, T) and, with ``backward``, BPTT."""
@@ -239,7 +257,7 @@ class CharRNN:
                 f"vocab: expected a CharVocab of {self.vocab_size} characters, got "
                 f"{describe(vocab)}"
             )
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(seed)
         h = np.zeros((n, self.W_hh.shape[0]))
         x = np.zeros(n, dtype=np.int64)
         out = np.zeros((n, max_length), dtype=np.int64)
@@ -304,9 +322,18 @@ def train_char_model(
     if max_norm is not None:
         max_norm = check_positive_number("max_norm", max_norm)
     eval_every = check_positive_int("eval_every", eval_every)
-    X, Y = model._check_ids(X), np.asarray(Y)
+    if not isinstance(model, CharRNN):
+        raise TypeError(f"model: expected a CharRNN, got {describe(model)}")
+    X, Y = model._check_windows(X, Y)
+    if (X_val is None) != (Y_val is None):
+        given, missing = ("X_val", "Y_val") if Y_val is None else ("Y_val", "X_val")
+        raise ValueError(
+            f"{missing}: expected windows with {given}, got None (give both or neither)"
+        )
+    if X_val is not None:
+        X_val, Y_val = model._check_windows(X_val, Y_val, ("X_val", "Y_val"))
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     params = [p.copy() for p in model.parameters()]
     current = model.with_parameters(params)
     opt: Optimizer = Adam(params, lr=lr) if optimizer == "adam" else SGD(params, lr=lr)

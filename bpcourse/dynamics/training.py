@@ -438,6 +438,8 @@ def sgd_epoch(
     lr = check_positive_number("lr", lr)
     batch_size = check_positive_int("batch_size", batch_size)
     check_choice("loss", loss, nn.LOSSES)
+    if isinstance(model, nn.MLP):  # every row checked before the first update
+        X_arr, y_arr, _ = model._check_batch(X_arr, y_arr, loss)
     losses = []
     for start in range(0, X_arr.shape[0], batch_size):
         rows = slice(start, start + batch_size)

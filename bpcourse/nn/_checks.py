@@ -29,7 +29,7 @@ def _as_checked_array(name: str, value: Any, **kwargs: Any) -> Array:
 
 def _check_parameter_arrays(arrays: Any, named: list[tuple[str, Array]]) -> list[Array]:
     """Check replacement parameters for ``with_parameters``: one array per named parameter, each
-    of its shape (real or complex); returned as arrays, not copied."""
+    of its shape (real or complex) with finite entries; returned as arrays, not copied."""
     if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)):
         raise TypeError(
             f"arrays: expected a list of {len(named)} arrays in the order of "
@@ -46,5 +46,11 @@ def _check_parameter_arrays(arrays: Any, named: list[tuple[str, Array]]) -> list
         if arr.dtype.kind not in "fc":
             raise TypeError(f"arrays[{i}] ({name}): expected a float array, got {describe(value)}")
         check_shape(f"arrays[{i}] ({name})", arr, P.shape)
+        if not np.isfinite(arr).all():
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            raise ValueError(
+                f"arrays[{i}] ({name}): expected finite values, got {bad} NaN or infinite "
+                f"entr{'y' if bad == 1 else 'ies'}"
+            )
         checked.append(arr)
     return checked

@@ -109,34 +109,39 @@ def _check_regression_target(y: Any, output_shape: tuple[int, ...]) -> Array:
     raise ValueError(f"y: expected {expected}, got shape {y.shape}")
 
 
-def _check_class_labels(y: Any, output_shape: tuple[int, ...]) -> Array:
-    """Targets for softmax cross-entropy: integer labels (N,) in 0..C-1 for (N, C) logits."""
+def _check_class_labels(y: Any, output_shape: tuple[int, ...], name: str = "y") -> Array:
+    """Targets for softmax cross-entropy: integer labels (N,) in 0..C-1 for (N, C) logits.
+
+    ``name`` is the argument the labels came in as, for the messages. One class (C = 1) is
+    accepted, as PyTorch does: softmax is then 1, the loss 0 and every gradient 0.
+    """
     N, C = output_shape
     expected = f"integer class labels of shape ({N},) with values in 0..{C - 1}"
     if isinstance(y, (str, bytes)) or y is None:
-        raise TypeError(f"y: expected {expected}, got {describe(y)}")
+        raise TypeError(f"{name}: expected {expected}, got {describe(y)}")
     arr = np.asarray(y)
     if arr.dtype.kind not in "iuf":
-        raise TypeError(f"y: expected {expected}, got dtype {arr.dtype}")
+        raise TypeError(f"{name}: expected {expected}, got dtype {arr.dtype}")
     if arr.shape != (N,):
         hint = (
             " (one-hot targets are not accepted: pass y.argmax(axis=1))"
             if arr.shape == (N, C) and C > 1
             else ""
         )
-        raise ValueError(f"y: expected {expected}, got shape {arr.shape}{hint}")
+        raise ValueError(f"{name}: expected {expected}, got shape {arr.shape}{hint}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)):
-            raise ValueError(f"y: expected {expected}, got NaN or infinite entries")
+            raise ValueError(f"{name}: expected {expected}, got NaN or infinite entries")
         if not np.all(arr == np.round(arr)):
             bad = arr[arr != np.round(arr)][0]
-            raise ValueError(f"y: expected {expected}, got a non-integer label {float(bad)!r}")
+            raise ValueError(f"{name}: expected {expected}, got a non-integer label {float(bad)!r}")
     labels = arr.astype(np.intp, copy=False)
     # One pass checks 0 <= label < C: read as unsigned, a negative label is a huge number.
     if labels.view(np.uintp).max() >= C:
         low, high = int(labels.min()), int(labels.max())
         raise ValueError(
-            f"y: expected {expected} (the output has {C} classes), got labels from {low} to {high}"
+            f"{name}: expected {expected} (the output has {C} classes), got labels from {low} "
+            f"to {high}"
         )
     return labels
 

@@ -19,6 +19,7 @@ from bpcourse._validate import (
     check_finite_number,
     check_positive_int,
     describe,
+    seeded_rng,
 )
 from bpcourse.symbolic._checks import _as_expr, _as_symbol, _index
 from bpcourse.symbolic.functions import ACTIVATIONS, LOSSES
@@ -375,7 +376,7 @@ def confirm_chain_rule(
     else:
         direct = sympy.diff(composition.expression(), wrt)
     difference = sympy.simplify(chain - direct) if simplify else None
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     points = _random_points(composition.inputs, rng, n, lo, hi)
     values = lambdify_float([chain, direct], composition.inputs)(*points)
     return ChainRuleReport(

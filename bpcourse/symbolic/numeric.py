@@ -118,7 +118,7 @@ def evaluate(expr: Any, values: Mapping[Symbol, Any]) -> float:
 
     Raises:
         ValueError: if a free symbol has no value, a value is not finite, or the result is not
-            real.
+            a finite real number (``sqrt(-1)``, ``1/0``, ``log(0)``).
     """
     e = _as_expr("expr", expr)
     if not isinstance(values, Mapping):
@@ -130,7 +130,14 @@ def evaluate(expr: Any, values: Mapping[Symbol, Any]) -> float:
         raise ValueError(f"values: expected a value for every free symbol, got {missing} missing")
     symbols = sorted(e.free_symbols, key=str)
     numbers = [check_finite_number(f"values[{s}]", values[s]) for s in symbols]
-    return float(lambdify_float(e, symbols)(*numbers))
+    out = float(lambdify_float(e, symbols)(*numbers))
+    if not math.isfinite(out):
+        at = ", ".join(f"{s} = {v!r}" for s, v in zip(symbols, numbers))
+        raise ValueError(
+            f"expr: expected a finite real value at {at or 'this point'}, got {out!r} ({e} is "
+            f"not defined there as a real number)"
+        )
+    return out
 
 
 def _random_points(

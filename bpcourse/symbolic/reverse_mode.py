@@ -18,6 +18,7 @@ from bpcourse._validate import (
     check_finite_number,
     check_positive_int,
     describe,
+    seeded_rng,
 )
 from bpcourse.symbolic._checks import _as_expr, _as_symbols, _free_symbols
 from bpcourse.symbolic.functions import ACTIVATIONS
@@ -430,7 +431,7 @@ def compare_with_diff(
     if simplify:
         expanded = result.expand()
         symbolic_equal = all(sympy.simplify(r - d) == 0 for r, d in zip(expanded, direct))
-    points = _random_points(result.inputs, np.random.default_rng(seed), n, lo, hi)
+    points = _random_points(result.inputs, seeded_rng(seed), n, lo, hi)
     mine = result.lambdify()(*points)
     theirs = lambdify_float(direct, result.inputs)(*points)
     return DiffComparison(

@@ -1,0 +1,194 @@
+"""Bad input to the package's public functions: an error that names the argument, raised before
+anything is changed. One case per rule, across the modules that train and check models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import bpcourse.grading as G
+from bpcourse import data, dynamics, nn, symbolic
+
+
+def _digits(n: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    X, y = data.load_digits()
+    return X[:n], y[:n]
+
+
+def _windows(model: dynamics.CharRNN, n: int = 6, T: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, model.vocab_size, size=(n, T + 1))
+    return ids[:, :-1], ids[:, 1:]
+
+
+CHAR = dynamics.CharRNN.init(6, embed_dim=3, n_hidden=4, seed=0)
+CNN = dynamics.DigitCNN.init(n_kernels=2, seed=0)
+X_CHAR, Y_CHAR = _windows(CHAR)
+X_IMG, Y_IMG = _digits()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "start"),
+    [
+        (lambda: dynamics.CharRNN.init(6, seed=-1), ValueError, "seed: expected an integer >= 0"),
+        (lambda: dynamics.CharRNN.init(6, seed=1.5), TypeError, "seed:"),
+        (lambda: dynamics.DigitCNN.init(seed=-1), ValueError, "seed:"),
+        (lambda: dynamics.DigitCNN.init(seed=True), TypeError, "seed:"),
+        (
+            lambda: CHAR.sample(data.CharVocab.from_texts(["abcde"]), 2, seed=-2),
+            ValueError,
+            "seed:",
+        ),
+        (
+            lambda: dynamics.train_char_model(CHAR, X_CHAR, Y_CHAR, steps=1, seed="0"),
+            TypeError,
+            "seed:",
+        ),
+        (
+            lambda: dynamics.train_digit_cnn(CNN, X_IMG, Y_IMG, X_IMG, Y_IMG, epochs=1, seed=-1),
+            ValueError,
+            "seed:",
+        ),
+    ],
+)
+def test_seeds_are_checked_by_name(call, error, start) -> None:
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value).startswith(start)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "start"),
+    [
+        ({"model": "net"}, TypeError, "model: expected a CharRNN"),
+        ({"Y": Y_CHAR[:3]}, ValueError, "Y: expected shape (6, 5)"),
+        ({"X": X_CHAR + 10}, ValueError, "X: expected character ids in 0..5"),
+        ({"X_val": X_CHAR}, ValueError, "Y_val: expected windows with X_val"),
+        ({"Y_val": Y_CHAR}, ValueError, "X_val: expected windows with Y_val"),
+        ({"X_val": np.full((2, 5), 99), "Y_val": Y_CHAR[:2]}, ValueError, "X_val:"),
+        ({"X_val": X_CHAR[:2], "Y_val": Y_CHAR[:2] - 9}, ValueError, "Y_val:"),
+    ],
+)
+def test_char_training_checks_its_data_before_the_first_step(kwargs, error, start) -> None:
+    args = {"model": CHAR, "X": X_CHAR, "Y": Y_CHAR, "steps": 500, "eval_every": 400}
+    args.update(kwargs)
+    with pytest.raises(error) as info:
+        dynamics.train_char_model(**args)
+    assert str(info.value).startswith(start)
+
+
+def test_char_model_names_out_of_vocabulary_ids() -> None:
+    with pytest.raises(ValueError) as info:
+        CHAR.loss(np.full((2, 3), 9), np.zeros((2, 3), dtype=int))
+    assert str(info.value).startswith("X: expected character ids in 0..5")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "start"),
+    [
+        ({"model": "net"}, TypeError, "model: expected a DigitCNN"),
+        ({"y_train": Y_IMG[:30]}, ValueError, "y_train: expected integer class labels"),
+        ({"y_val": Y_IMG + 10}, ValueError, "y_val: expected integer class labels"),
+        ({"X_val": np.zeros((2, 1, 7, 7)), "y_val": [0, 1]}, ValueError, "X_val:"),
+        ({"y_train": Y_IMG.astype(bool)}, TypeError, "y_train:"),
+    ],
+)
+def test_digit_training_checks_its_data_before_the_first_step(kwargs, error, start) -> None:
+    args = {"model": CNN, "X_train": X_IMG, "y_train": Y_IMG, "X_val": X_IMG, "y_val": Y_IMG}
+    args.update(kwargs)
+    with pytest.raises(error) as info:
+        dynamics.train_digit_cnn(**args, epochs=1)
+    assert str(info.value).startswith(start)
+
+
+def test_digit_accuracy_and_confusion_matrix_check_labels() -> None:
+    with pytest.raises(ValueError, match=r"^y: expected integer class labels"):
+        CNN.accuracy(np.zeros((3, 1, 8, 8)), [10, -3, 2])
+    with pytest.raises(ValueError, match=r"^y: .*non-integer label 2.5"):
+        CNN.accuracy(np.zeros((3, 1, 8, 8)), [1, 2, 2.5])
+    M = dynamics.confusion_matrix([0, 1.0, 2], [0, 1, 1], n_classes=3)  # integral floats
+    assert M.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 0]]
+    with pytest.raises(ValueError, match=r"^y_true: expected a non-empty"):
+        dynamics.confusion_matrix([], [], n_classes=3)
+    with pytest.raises(ValueError, match=r"^y_pred:"):
+        dynamics.confusion_matrix([0, 1], [0, 1.5], n_classes=3)
+    with pytest.raises(TypeError, match=r"^y_true:"):
+        dynamics.confusion_matrix([True, False], [0, 1], n_classes=3)
+
+
+def test_sgd_epoch_rejects_a_bad_target_row_before_any_update() -> None:
+    model = nn.MLP([2, 4, 1], seed=0)
+    before = [p.copy() for p in model.parameters()]
+    X = np.random.default_rng(0).random((60, 2))
+    y = X[:, :1].copy()
+    y[50] = np.nan  # in the fourth batch of 16
+    with pytest.raises(ValueError) as info:
+        dynamics.sgd_epoch(model, X, y, 0.1, 16)
+    assert str(info.value).startswith("y: expected finite values")
+    assert "(60, 1)" in str(info.value)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.MLP([3, 4, 2], seed=0), lambda: nn.RNN(3, 5, 2)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_with_parameters_refuses_non_finite_arrays(make, bad) -> None:
+    model = make()
+    arrays = [p.copy() for p in model.parameters()]
+    arrays[1].flat[0] = bad
+    with pytest.raises(ValueError) as info:
+        model.with_parameters(arrays)
+    assert str(info.value).startswith("arrays[1] (")
+    assert "1 NaN or infinite entry" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "start"),
+    [
+        (lambda: G.check_scalar(1.0, 1.0, rtol=-1), ValueError, "rtol:"),
+        (lambda: G.check_array(np.ones(3), np.ones(3), rtol=float("nan")), ValueError, "rtol:"),
+        (lambda: G.check_array(np.ones(3), np.ones(3), atol=float("inf")), ValueError, "atol:"),
+        (lambda: G.check_array(np.ones(3), np.ones(3), rtol="1e-6"), TypeError, "rtol:"),
+        (lambda: G.check_function(abs, abs, []), ValueError, "cases:"),
+        (lambda: G.check_function(abs, None, [(1.0,)]), TypeError, "reference:"),
+    ],
+)
+def test_a_bad_test_setting_is_the_tests_error_not_the_learners(call, error, start) -> None:
+    with pytest.raises(error) as info:
+        call()
+    assert str(info.value).startswith(start)
+
+
+def test_a_right_answer_passes_with_zero_tolerances() -> None:
+    G.check_array(np.ones(3), np.ones(3), rtol=0, atol=0)
+    G.check_scalar(2.0, 2.0, rtol=np.float64(1e-9), atol=0.0)
+    G.check_function(abs, abs, [(-1.5,)], rtol=0.0)
+
+
+@pytest.mark.parametrize(("expr", "at"), [("sqrt(x)", -1.0), ("1/x", 0.0), ("log(x)", 0.0)])
+def test_evaluate_refuses_values_that_are_not_finite_reals(expr, at) -> None:
+    x = sp.Symbol("x")
+    with pytest.raises(ValueError) as info:
+        symbolic.evaluate(sp.sympify(expr), {x: at})
+    assert str(info.value).startswith("expr: expected a finite real value at x = ")
+
+
+def test_data_exports_every_public_name() -> None:
+    names: dict[str, object] = {}
+    exec("from bpcourse.data import *", names)
+    wanted = ["make_moons", "load_dataset", "train_val_split", "standardize", "load_digits"]
+    wanted += ["load_names", "names_to_sequences", "CharVocab", "Dataset", "DATASETS"]
+    assert not [name for name in wanted if name not in names]
+    public = {n for n in vars(data) if not n.startswith("_") and n.isidentifier()}
+    assert set(data.__all__) <= public
+
+
+def test_gradient_norms_of_huge_finite_gradients_do_not_overflow() -> None:
+    from bpcourse import optim
+
+    grads = [np.full(2, 3e200), np.full(2, 4e200), np.zeros(3)]
+    assert optim.global_norm(grads) == pytest.approx(np.sqrt(50) * 1e200, rel=1e-12)
+    clipped, total = optim.clip_grad_norm(grads, 1.0)
+    assert total == pytest.approx(np.sqrt(50) * 1e200, rel=1e-12)
+    assert optim.global_norm(clipped) == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(clipped[0], np.full(2, 3 / np.sqrt(50)), rtol=1e-12)
