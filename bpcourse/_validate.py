@@ -181,6 +181,37 @@ def seeded_rng(seed: Any, name: str = "seed") -> np.random.Generator:
     return np.random.default_rng(check_positive_int(name, seed, minimum=0))
 
 
+def check_layer_sizes(layer_sizes: Any, name: str = "layer_sizes") -> tuple[int, ...]:
+    """Return network sizes ``(n_0, ..., n_L)`` as a tuple of ints after checking them.
+
+    Accepted: a list, tuple, range or 1-D integer array of at least two integers >= 1. A set
+    or a mapping is refused (its order is not the layers' order), as is a string.
+    """
+    ordered = isinstance(layer_sizes, Sequence) or (
+        isinstance(layer_sizes, np.ndarray) and layer_sizes.ndim == 1
+    )
+    if isinstance(layer_sizes, (str, bytes)) or not ordered:
+        raise TypeError(
+            f"{name}: expected a sequence of positive integers such as [2, 16, 1], "
+            f"got {describe(layer_sizes)}"
+        )
+    sizes = tuple(check_positive_int(f"{name}[{i}]", n) for i, n in enumerate(layer_sizes))
+    if len(sizes) < 2:
+        raise ValueError(
+            f"{name}: expected at least 2 sizes (inputs and outputs), got {list(sizes)!r}"
+        )
+    return sizes
+
+
+def check_pair(name: str, value: Any, what: str) -> tuple[Any, Any]:
+    """Return the two items of a pair given as a tuple, list or 1-D array of length 2."""
+    if (
+        isinstance(value, (tuple, list)) or (isinstance(value, np.ndarray) and value.ndim == 1)
+    ) and len(value) == 2:
+        return value[0], value[1]
+    raise TypeError(f"{name}: expected a pair {what}, got {describe(value)}")
+
+
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Check that ``value`` is one of the string ``choices`` and return it."""
     options = list(choices)

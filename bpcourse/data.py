@@ -30,6 +30,7 @@ from bpcourse._validate import (
     check_choice,
     check_finite_number,
     check_nonnegative_number,
+    check_pair,
     check_positive_int,
     check_positive_number,
     describe,
@@ -169,10 +170,9 @@ def make_regression_1d(
     """
     n = check_positive_int("n_samples", n_samples)
     noise = check_nonnegative_number("noise", noise)
-    if not isinstance(x_range, (tuple, list)) or len(x_range) != 2:
-        raise TypeError(f"x_range: expected a pair (low, high), got {describe(x_range)}")
-    low = check_finite_number("x_range[0]", x_range[0])
-    high = check_finite_number("x_range[1]", x_range[1])
+    low, high = check_pair("x_range", x_range, "(low, high)")
+    low = check_finite_number("x_range[0]", low)
+    high = check_finite_number("x_range[1]", high)
     if not low < high:
         raise ValueError(f"x_range: expected low < high, got {tuple(x_range)!r}")
     rng = np.random.default_rng(_check_seed(seed))

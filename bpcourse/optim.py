@@ -36,6 +36,7 @@ import numpy as np
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_pair,
     check_positive_number,
     check_probability,
     describe,
@@ -196,9 +197,8 @@ def adam_step(
 
 
 def _check_betas(betas: Any) -> tuple[float, float]:
-    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-        raise TypeError(f"betas: expected a pair (beta1, beta2), got {describe(betas)}")
-    return check_probability("betas[0]", betas[0]), check_probability("betas[1]", betas[1])
+    beta1, beta2 = check_pair("betas", betas, "(beta1, beta2)")
+    return check_probability("betas[0]", beta1), check_probability("betas[1]", beta2)
 
 
 # --- clipping -------------------------------------------------------------------------------

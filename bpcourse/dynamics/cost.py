@@ -16,6 +16,7 @@ import numpy as np
 
 from bpcourse import nn
 from bpcourse._validate import (
+    check_layer_sizes,
     check_positive_int,
     describe,
 )
@@ -228,16 +229,7 @@ def backprop_memory(layer_sizes: Sequence[int], batch_size: int) -> BackpropMemo
         >>> m.parameters, m.stored_for_backward, m.inference
         (79510, 64256, 56576)
     """
-    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-        raise TypeError(
-            f"layer_sizes: expected a sequence of integers, got {describe(layer_sizes)}"
-        )
-    if len(layer_sizes) < 2:
-        raise ValueError(
-            "layer_sizes: expected at least two sizes (inputs and outputs), "
-            f"got {list(layer_sizes)}"
-        )
-    sizes = tuple(check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes))
+    sizes = check_layer_sizes(layer_sizes)
     n = check_positive_int("batch_size", batch_size)
     parameters = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
     stored = n * (sum(sizes) + sum(sizes[1:]))

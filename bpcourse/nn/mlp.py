@@ -40,9 +40,9 @@ import numpy as np
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_layer_sizes,
     check_positive_int,
     check_shape,
-    describe,
 )
 from bpcourse.nn._checks import Array, _as_checked_array, _check_parameter_arrays
 from bpcourse.nn.activations import ACTIVATIONS, Activation
@@ -326,19 +326,7 @@ class MLP:
         init: str = "xavier",
         seed: int = 0,
     ) -> None:
-        if isinstance(layer_sizes, (str, bytes)) or not hasattr(layer_sizes, "__len__"):
-            raise TypeError(
-                f"layer_sizes: expected a sequence of positive integers such as [2, 16, 1], "
-                f"got {describe(layer_sizes)}"
-            )
-        if len(layer_sizes) < 2:
-            raise ValueError(
-                f"layer_sizes: expected at least 2 sizes (inputs and outputs), "
-                f"got {list(layer_sizes)!r}"
-            )
-        self.layer_sizes: tuple[int, ...] = tuple(
-            check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes)
-        )
+        self.layer_sizes: tuple[int, ...] = check_layer_sizes(layer_sizes)
         self.activation: str = check_choice("activation", activation, ACTIVATIONS)
         self.output_activation: str = check_choice(
             "output_activation", output_activation, ACTIVATIONS

@@ -16,6 +16,7 @@ from sympy import Expr, Symbol
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_layer_sizes,
     check_positive_int,
     describe,
 )
@@ -77,19 +78,6 @@ class MLPExpression:
         return list(self.X.ravel()) + list(self.Y.ravel())
 
 
-def _check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
-    if isinstance(layer_sizes, (str, bytes)) or not isinstance(layer_sizes, Sequence):
-        raise TypeError(
-            f"layer_sizes: expected a sequence of integers, got {describe(layer_sizes)}"
-        )
-    sizes = tuple(check_positive_int(f"layer_sizes[{i}]", n) for i, n in enumerate(layer_sizes))
-    if len(sizes) < 2:
-        raise ValueError(
-            f"layer_sizes: expected at least 2 sizes (inputs and outputs), got {list(sizes)}"
-        )
-    return sizes
-
-
 def mlp_loss_expression(
     layer_sizes: Sequence[int],
     activation: str = "tanh",
@@ -116,7 +104,7 @@ def mlp_loss_expression(
     Returns:
         An :class:`MLPExpression` holding the loss and the weight, bias and data symbols.
     """
-    sizes = _check_layer_sizes(layer_sizes)
+    sizes = check_layer_sizes(layer_sizes)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, ACTIVATIONS)
     check_choice("loss", loss, LOSSES)
@@ -154,7 +142,7 @@ def _check_model(model: Any) -> tuple[int, ...]:
     needed = ("layer_sizes", "activation", "output_activation", "weights", "biases")
     if not all(hasattr(model, a) for a in needed):
         raise TypeError(f"model: expected a bpcourse.nn.MLP, got {describe(model)}")
-    sizes = _check_layer_sizes(model.layer_sizes)
+    sizes = check_layer_sizes(model.layer_sizes, "model.layer_sizes")
     for l in range(len(sizes) - 1):
         W = as_array(f"model.weights[{l}]", model.weights[l], ndim=2)
         b = as_array(f"model.biases[{l}]", model.biases[l], ndim=1)

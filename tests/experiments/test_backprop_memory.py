@@ -36,8 +36,8 @@ def test_grows_with_depth_times_batch_while_inference_does_not() -> None:
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        (("784, 10", 4), TypeError, "layer_sizes: expected a sequence of integers"),
-        (((784,), 4), ValueError, "layer_sizes: expected at least two sizes"),
+        (("784, 10", 4), TypeError, "layer_sizes: expected a sequence of positive integers"),
+        (((784,), 4), ValueError, "layer_sizes: expected at least 2 sizes"),
         (((784, 0), 4), ValueError, r"layer_sizes\[1\]"),
         (((784, 10), 0), ValueError, "batch_size"),
         (((784, 10), 2.5), TypeError, "batch_size"),

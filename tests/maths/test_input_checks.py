@@ -192,3 +192,31 @@ def test_gradient_norms_of_huge_finite_gradients_do_not_overflow() -> None:
     assert total == pytest.approx(np.sqrt(50) * 1e200, rel=1e-12)
     assert optim.global_norm(clipped) == pytest.approx(1.0, rel=1e-12)
     np.testing.assert_allclose(clipped[0], np.full(2, 3 / np.sqrt(50)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [{3, 2}, {2: 1, 3: 1}, "23", np.ones((2, 2), dtype=int)])
+def test_layer_sizes_must_come_in_order(bad) -> None:
+    for make in (nn.MLP, lambda s: dynamics.backprop_memory(s, 4)):
+        with pytest.raises(TypeError) as info:
+            make(bad)
+        assert str(info.value).startswith("layer_sizes: expected a sequence of positive integers")
+    with pytest.raises(TypeError):
+        symbolic.mlp_loss_expression(bad)
+
+
+def test_numpy_style_arguments_are_accepted() -> None:
+    from bpcourse import optim
+
+    assert nn.MLP(np.array([3, 4, 2])).layer_sizes == (3, 4, 2)
+    assert nn.MLP(range(2, 5)).layer_sizes == (2, 3, 4)
+    assert dynamics.backprop_memory(np.array([2, 4, 1]), 32) == dynamics.backprop_memory(
+        [2, 4, 1], 32
+    )
+    P = [np.ones(2)]
+    optim.Adam(P, lr=0.1, betas=np.array([0.9, 0.999]))
+    with pytest.raises(ValueError, match=r"^betas\[1\]"):
+        optim.Adam(P, lr=0.1, betas=np.array([0.9, 1.0]))
+    with pytest.raises(TypeError, match=r"^betas: expected a pair"):
+        optim.Adam(P, lr=0.1, betas=np.array([0.9, 0.99, 0.999]))
+    X, _ = data.make_regression_1d(x_range=np.array([-1.0, 1.0]), seed=0)
+    assert X.min() >= -1.0 and X.max() <= 1.0
