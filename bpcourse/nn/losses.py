@@ -159,7 +159,7 @@ def mse(y_hat: Any, y: Any) -> Any:
     Returns:
         The loss as a float (complex when ``y_hat`` is complex).
     """
-    y_hat = as_array("y_hat", y_hat, ndim=(1, 2), allow_complex=True)
+    y_hat = _check_predictions(y_hat)
     y = _check_regression_target(y, y_hat.shape)
     return _mse_value(y_hat, y)
 
@@ -174,9 +174,16 @@ def mse_grad(y_hat: Any, y: Any) -> Array:
     Returns:
         An array shaped like ``y_hat``.
     """
-    y_hat = as_array("y_hat", y_hat, ndim=(1, 2), allow_complex=True)
+    y_hat = _check_predictions(y_hat)
     y = _check_regression_target(y, y_hat.shape)
     return _mse_grad(y_hat, y)
+
+
+def _check_predictions(y_hat: Any) -> Array:
+    y_hat = as_array("y_hat", y_hat, ndim=(1, 2), allow_complex=True)
+    if y_hat.size == 0:  # the mean over no element is not defined
+        raise ValueError(f"y_hat: expected at least one prediction, got shape {y_hat.shape}")
+    return y_hat
 
 
 def softmax(Z: Any) -> Array:
@@ -192,6 +199,8 @@ def softmax(Z: Any) -> Array:
         Probabilities shaped like ``Z``.
     """
     Z = as_array("Z", Z, ndim=(1, 2), allow_complex=True)
+    if Z.shape[-1] == 0:
+        raise ValueError(f"Z: expected at least one class (column), got shape {Z.shape}")
     return _softmax(Z)
 
 

@@ -220,3 +220,12 @@ def test_numpy_style_arguments_are_accepted() -> None:
         optim.Adam(P, lr=0.1, betas=np.array([0.9, 0.99, 0.999]))
     X, _ = data.make_regression_1d(x_range=np.array([-1.0, 1.0]), seed=0)
     assert X.min() >= -1.0 and X.max() <= 1.0
+
+
+def test_losses_of_nothing_are_refused() -> None:
+    for loss in (nn.mse, nn.mse_grad):
+        with pytest.raises(ValueError, match=r"^y_hat: expected at least one prediction"):
+            loss(np.ones((0, 2)), np.ones((0, 2)))
+    with pytest.raises(ValueError, match=r"^Z: expected at least one class"):
+        nn.softmax(np.ones((3, 0)))
+    assert nn.softmax(np.ones((0, 3))).shape == (0, 3)  # no rows: nothing to normalise
