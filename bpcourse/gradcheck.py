@@ -35,6 +35,7 @@ between the two evaluations), leaves the entry out and emits a :class:`KinkWarni
 
 from __future__ import annotations
 
+import cmath
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -239,6 +240,11 @@ def _as_number(value: Any, *, allow_complex: bool = False) -> Any:
     number = arr.reshape(()).item()
     if isinstance(number, complex) and not allow_complex:
         raise TypeError(f"f: expected f(x) to return a real number, got {number!r}")
+    if not cmath.isfinite(number):
+        raise ValueError(
+            f"f: expected f(x) to return a finite number, got {number!r} (no gradient can be "
+            f"estimated from it: is x, or x moved by the step, outside where f is defined?)"
+        )
     return number
 
 

@@ -184,6 +184,10 @@ def adam_step(
     g = _check_like("grad", grad, p, "param")
     m_arr = _check_like("m", m, p, "param")
     v_arr = _check_like("v", v, p, "param")
+    if (v_arr < 0).any():  # a mean of squares: a negative entry is not a second moment
+        raise ValueError(
+            f"v: expected entries >= 0 (a running mean of g²), got {float(v_arr.min())!r}"
+        )
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"t: expected the step number, an integer >= 1, got {describe(t)}")
     lr = _check_lr(lr)

@@ -229,3 +229,19 @@ def test_losses_of_nothing_are_refused() -> None:
     with pytest.raises(ValueError, match=r"^Z: expected at least one class"):
         nn.softmax(np.ones((3, 0)))
     assert nn.softmax(np.ones((0, 3))).shape == (0, 3)  # no rows: nothing to normalise
+
+
+def test_numerical_gradients_refuse_a_non_finite_value_of_f() -> None:
+    from bpcourse import gradcheck
+
+    with pytest.raises(ValueError, match=r"^f: expected f\(x\) to return a finite number"):
+        gradcheck.numerical_gradient(lambda z: float("nan"), np.ones(2))
+    with pytest.raises(ValueError, match=r"^f: expected f\(x\) to return a finite number"):
+        gradcheck.complex_step_gradient(lambda z: np.sum(np.log(z)), np.array([0.0, 1.0]))
+
+
+def test_adam_step_refuses_a_negative_second_moment() -> None:
+    from bpcourse import optim
+
+    with pytest.raises(ValueError, match=r"^v: expected entries >= 0"):
+        optim.adam_step([1.0], [1.0], [0.0], [-1.0], t=1)
