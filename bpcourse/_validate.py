@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -210,6 +210,25 @@ def check_pair(name: str, value: Any, what: str) -> tuple[Any, Any]:
     ) and len(value) == 2:
         return value[0], value[1]
     raise TypeError(f"{name}: expected a pair {what}, got {describe(value)}")
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool after checking it is ``True`` or ``False`` (or numpy's)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {describe(value)}")
+    return bool(value)
+
+
+def check_options(name: str, value: Any) -> dict[str, Any]:
+    """Return keyword options given as a mapping (or ``None``, no options) as a dict."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise TypeError(
+            f"{name}: expected a dict of keyword options such as {{'momentum': 0.9}} or None, "
+            f"got {describe(value)}"
+        )
+    return dict(value)
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

@@ -29,6 +29,7 @@ from bpcourse._validate import (
     as_array,
     check_choice,
     check_finite_number,
+    check_flag,
     check_nonnegative_number,
     check_pair,
     check_positive_int,
@@ -261,7 +262,7 @@ def train_val_split(
     if n < 2:
         raise ValueError(f"X: expected at least 2 rows to split, got shape {X_arr.shape}")
     rng = np.random.default_rng(_check_seed(seed))
-    if stratify:
+    if check_flag("stratify", stratify):
         if y_arr.ndim != 1 or not np.issubdtype(y_arr.dtype, np.integer):
             raise ValueError(
                 f"y: expected integer class labels of shape (N,) with stratify=True, "
@@ -466,10 +467,23 @@ class CharVocab:
 
     chars: tuple[str, ...]
 
+    def __post_init__(self) -> None:
+        chars = self.chars
+        if (
+            not isinstance(chars, tuple)
+            or not chars
+            or not all(isinstance(c, str) and len(c) == 1 for c in chars)
+        ):
+            raise TypeError(f"chars: expected a tuple of single characters, got {describe(chars)}")
+        if chars[0] != "." or len(set(chars)) != len(chars):
+            raise ValueError(
+                f"chars: expected distinct characters starting with the mark '.', got {chars!r}"
+            )
+
     @classmethod
     def from_texts(cls, texts: Sequence[str]) -> CharVocab:
         """The vocabulary of every character in ``texts``, sorted, after the boundary mark."""
-        if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
+        if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise TypeError(f"texts: expected a list of strings, got {describe(texts)}")
         found = sorted(set("".join(texts)))
         if "." in found:
@@ -517,8 +531,20 @@ def names_to_sequences(
         ``(X, Y)``, both int64 of shape (n_windows, length), ``Y[:, t] == X[:, t + 1]``.
     """
     length = check_positive_int("length", length)
-    if isinstance(names, str) or not names:
+    if (
+        not isinstance(names, (list, tuple))
+        or not names
+        or not all(isinstance(n, str) for n in names)
+    ):
         raise TypeError(f"names: expected a non-empty list of strings, got {describe(names)}")
+    if not isinstance(vocab, CharVocab):
+        raise TypeError(f"vocab: expected a CharVocab, got {describe(vocab)}")
+    unknown = sorted(set("".join(names)) - set(vocab.chars))
+    if unknown or any("." in n for n in names):
+        raise ValueError(
+            f"names: expected characters of the vocabulary and no '.' (the mark between "
+            f"names), got {unknown or ['.']}"
+        )
     stream = vocab.encode("." + ".".join(names) + ".")
     n = (stream.size - 1) // length
     if n == 0:

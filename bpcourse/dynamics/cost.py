@@ -207,7 +207,7 @@ class BackpropMemory:
     @staticmethod
     def megabytes(count: int) -> float:
         """``count`` float64 numbers in megabytes (10^6 bytes)."""
-        return 8.0 * count / 1e6
+        return 8.0 * check_positive_int("count", count, minimum=0) / 1e6
 
 
 def backprop_memory(layer_sizes: Sequence[int], batch_size: int) -> BackpropMemory:

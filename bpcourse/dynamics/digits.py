@@ -36,6 +36,7 @@ from bpcourse import nn
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_flag,
     check_positive_int,
     check_positive_number,
     check_shape,
@@ -321,6 +322,8 @@ class DigitCNN:
             input_gradient: also compute ``dX`` = dLoss/dX, the saliency (costs one extra
                 matrix product and the col2im sum).
         """
+        backward = check_flag("backward", backward)
+        input_gradient = check_flag("input_gradient", input_gradient)
         X = self._check_images(X)
         Z, A, P, logits, cols = self._forward(X)
         loss = nn.softmax_cross_entropy(logits, y)

@@ -31,6 +31,7 @@ from bpcourse import nn
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_flag,
     check_positive_int,
     check_positive_number,
     check_shape,
@@ -219,6 +220,7 @@ class CharRNN:
 
     def backprop(self, X: Any, Y: Any, backward: bool = True) -> CharTrace:
         """Forward pass over the sequences X (N, T) and, with ``backward``, BPTT."""
+        backward = check_flag("backward", backward)
         X = self._check_ids(X)
         emb = embedding_forward(X, self.E)  # (N, T, d)
         H = nn.rnn_forward(emb, self.W_xh, self.W_hh, self.b)  # (N, T + 1, n_h)

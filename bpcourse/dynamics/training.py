@@ -19,6 +19,7 @@ from bpcourse._validate import (
     check_choice,
     check_clip,
     check_nonnegative_number,
+    check_options,
     check_positive_int,
     check_positive_number,
     describe,
@@ -89,7 +90,7 @@ def _resolve_dataset(dataset: Any, seed: int, dataset_kw: Mapping[str, Any] | No
     if isinstance(dataset, Dataset):
         return dataset
     if isinstance(dataset, str):
-        return load_dataset(dataset, seed=seed, **dict(dataset_kw or {}))
+        return load_dataset(dataset, seed=seed, **check_options("dataset_kw", dataset_kw))
     if isinstance(dataset, (tuple, list)) and len(dataset) == 2:
         X = as_array("dataset[0] (X)", dataset[0], ndim=2)
         y_raw = np.asarray(dataset[1])
@@ -250,7 +251,7 @@ def train(
 
     model = nn.MLP(sizes, activation=activation, output_activation="identity", init=init, seed=seed)
     params = model.parameters()
-    opt = make_optimizer(optimizer, params, lr, **dict(optimizer_kw or {}))
+    opt = make_optimizer(optimizer, params, lr, **check_options("optimizer_kw", optimizer_kw))
     W0 = [W.copy() for W in model.weights]
     W0_norms = np.array([max(float(np.linalg.norm(W)), 1e-300) for W in W0])
     rng = np.random.default_rng([seed, 2])

@@ -245,3 +245,33 @@ def test_adam_step_refuses_a_negative_second_moment() -> None:
 
     with pytest.raises(ValueError, match=r"^v: expected entries >= 0"):
         optim.adam_step([1.0], [1.0], [0.0], [-1.0], t=1)
+
+
+def test_flags_options_and_vocabularies_are_checked() -> None:
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10) % 2
+    with pytest.raises(TypeError, match=r"^stratify: expected True or False"):
+        data.train_val_split(X, y, stratify="no")
+    with pytest.raises(TypeError, match=r"^backward:"):
+        CHAR.backprop(X_CHAR, Y_CHAR, backward="no")
+    with pytest.raises(TypeError, match=r"^input_gradient:"):
+        CNN.backprop(X_IMG[:2], Y_IMG[:2], input_gradient="x")
+    with pytest.raises(TypeError, match=r"^optimizer_kw: expected a dict"):
+        dynamics.train("iris", num_epochs=2, optimizer_kw=[1])
+    with pytest.raises(TypeError, match=r"^dataset_kw: expected a dict"):
+        dynamics.train("moons", num_epochs=2, dataset_kw="x")
+    with pytest.raises(ValueError, match=r"^count:"):
+        dynamics.BackpropMemory.megabytes(-1)
+    with pytest.raises(ValueError, match=r"^chars: expected distinct"):
+        data.CharVocab((".", "a", "a"))
+    with pytest.raises(TypeError, match=r"^chars: expected a tuple of single characters"):
+        data.CharVocab((".", "ab"))
+    with pytest.raises(TypeError, match=r"^texts:"):
+        data.CharVocab.from_texts(None)
+    vocab = data.CharVocab.from_texts(["anna", "bob"])
+    with pytest.raises(TypeError, match=r"^vocab: expected a CharVocab"):
+        data.names_to_sequences(["anna"], "abn", 2)
+    with pytest.raises(TypeError, match=r"^names:"):
+        data.names_to_sequences(["anna", 3], vocab, 2)
+    with pytest.raises(ValueError, match=r"^names: expected characters of the vocabulary"):
+        data.names_to_sequences(["zed"], vocab, 2)
