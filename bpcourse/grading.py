@@ -817,6 +817,16 @@ def check_function(
     cases = list(cases)
     if not cases:
         raise ValueError("cases: expected at least one tuple of arguments, got none")
+    for i, case in enumerate(cases):
+        if not _isinstance(case, (tuple, list)):
+            raise TypeError(f"cases[{i}]: expected a tuple of arguments, got {_repr(case)[:60]}")
+        if batch_size_arg is not None and not (
+            _isinstance(batch_size_arg, int) and 0 <= batch_size_arg < _len(case)
+        ):
+            raise ValueError(
+                f"batch_size_arg: expected the position of an argument of cases[{i}] "
+                f"(0..{_len(case) - 1}), got {_repr(batch_size_arg)}"
+            )
     if not callable(func):
         raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
     for case in cases:

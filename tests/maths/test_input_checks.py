@@ -275,3 +275,14 @@ def test_flags_options_and_vocabularies_are_checked() -> None:
         data.names_to_sequences(["anna", 3], vocab, 2)
     with pytest.raises(ValueError, match=r"^names: expected characters of the vocabulary"):
         data.names_to_sequences(["zed"], vocab, 2)
+
+
+def test_check_function_refuses_malformed_cases_as_the_tests_error() -> None:
+    def double(a):
+        return 2 * a
+
+    with pytest.raises(TypeError, match=r"^cases\[0\]: expected a tuple of arguments"):
+        G.check_function(double, double, [1.0])
+    with pytest.raises(ValueError, match=r"^batch_size_arg: expected the position"):
+        G.check_function(double, double, [(np.ones(3),)], batch_size_arg=5)
+    G.check_function(double, double, [(np.ones(3),)], batch_size_arg=0)
