@@ -286,3 +286,17 @@ def test_check_function_refuses_malformed_cases_as_the_tests_error() -> None:
     with pytest.raises(ValueError, match=r"^batch_size_arg: expected the position"):
         G.check_function(double, double, [(np.ones(3),)], batch_size_arg=5)
     G.check_function(double, double, [(np.ones(3),)], batch_size_arg=0)
+
+
+def test_slow_symbolic_differentiation_is_announced(monkeypatch) -> None:
+    class StopError(Exception):
+        """Stops the run right after the warning: the slow part is not what is tested."""
+
+    def stop(*args, **kwargs):
+        raise StopError
+
+    model = nn.MLP([4, 8, 1], seed=0)
+    X, y = np.ones((30, 4)), np.ones((30, 1))
+    monkeypatch.setattr(sp, "diff", stop)
+    with pytest.warns(UserWarning, match="method='reverse'"), pytest.raises(StopError):
+        symbolic.symbolic_mlp_gradients(model, X, y)
