@@ -355,6 +355,31 @@ class Dataset:
     task: str
     n_outputs: int
 
+    def __post_init__(self) -> None:
+        X = as_array("X", self.X, ndim=2)
+        check_choice("task", self.task, ("classification", "regression"))
+        n_outputs = check_positive_int("n_outputs", self.n_outputs)
+        n = X.shape[0]
+        y = np.asarray(self.y)
+        if self.task == "classification":
+            if y.shape != (n,) or y.dtype.kind not in "iu" or (n and (y.min() < 0)):
+                raise ValueError(
+                    f"y: expected {n} integer labels >= 0 for classification (one per row of "
+                    f"X), got {describe(self.y)}"
+                )
+            if n and y.max() >= n_outputs:
+                raise ValueError(
+                    f"n_outputs: expected more than the largest label {int(y.max())}, got "
+                    f"{n_outputs}"
+                )
+        else:
+            y = as_array("y", self.y, ndim=2)
+            if y.shape != (n, n_outputs):
+                raise ValueError(
+                    f"y: expected shape ({n}, {n_outputs}) for regression (one row per row of X, "
+                    f"n_outputs columns), got shape {y.shape}"
+                )
+
     @property
     def n_features(self) -> int:
         """Number of input features (columns of ``X``)."""

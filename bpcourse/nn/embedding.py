@@ -46,6 +46,8 @@ def embedding_forward(ids: Any, E: Any) -> Array:
         (*S, d): the embedding of every id.
     """
     E = as_array("E", E, ndim=2, allow_complex=True)
+    if E.shape[0] == 0:
+        raise ValueError(f"E: expected at least one row (one per token id), got shape {E.shape}")
     return E[_check_ids(ids, E.shape[0])]
 
 

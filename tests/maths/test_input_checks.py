@@ -303,3 +303,24 @@ def test_slow_symbolic_differentiation_is_announced(monkeypatch) -> None:
     monkeypatch.setattr(sp, "diff", stop)
     with pytest.warns(UserWarning, match="method='reverse'"), pytest.raises(StopError):
         symbolic.symbolic_mlp_gradients(model, X, y)
+
+
+@pytest.mark.parametrize(
+    ("args", "start"),
+    [
+        ((np.ones(10), np.zeros(10, dtype=int), "classification", 2), "X: expected a 2-D array"),
+        ((np.ones((10, 2)), np.arange(10), "classification", 3), "n_outputs: expected more"),
+        ((np.ones((10, 2)), np.ones(10), "classification", 2), "y: expected 10 integer labels"),
+        ((np.ones((10, 2)), np.ones((10, 2)), "regression", 1), "y: expected shape (10, 1)"),
+        ((np.ones((10, 2)), np.ones((10, 1)), "ranking", 1), "task: expected one of"),
+    ],
+)
+def test_a_data_set_is_checked_when_made(args, start) -> None:
+    with pytest.raises(ValueError) as info:
+        data.Dataset("custom", *args)
+    assert str(info.value).startswith(start)
+
+
+def test_an_empty_embedding_table_is_named() -> None:
+    with pytest.raises(ValueError, match=r"^E: expected at least one row"):
+        nn.embedding_forward([0], np.ones((0, 3)))
