@@ -203,6 +203,20 @@ class DigitCNN:
     c: Array
     pool: int = 2
 
+    def __post_init__(self) -> None:
+        K = as_array("K", self.K, ndim=4, allow_complex=True)
+        C = K.shape[0]
+        check_shape("b", as_array("b", self.b, ndim=1, allow_complex=True), (C,), "(C,)")
+        W = as_array("W", self.W, ndim=2, allow_complex=True)
+        side = round(float(np.sqrt(W.shape[0] / C))) if C else 0
+        if C == 0 or side < 1 or C * side * side != W.shape[0]:
+            raise ValueError(
+                f"W: expected C·h·w rows (C = {C} kernels, square pooled maps h = w), got shape "
+                f"{W.shape}"
+            )
+        check_shape("c", as_array("c", self.c, ndim=1, allow_complex=True), (W.shape[1],))
+        check_positive_int("pool", self.pool)
+
     @classmethod
     def init(
         cls,

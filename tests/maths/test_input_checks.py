@@ -324,3 +324,18 @@ def test_a_data_set_is_checked_when_made(args, start) -> None:
 def test_an_empty_embedding_table_is_named() -> None:
     with pytest.raises(ValueError, match=r"^E: expected at least one row"):
         nn.embedding_forward([0], np.ones((0, 3)))
+
+
+def test_a_digit_network_is_checked_when_made() -> None:
+    K, b, W, c = CNN.K, CNN.b, CNN.W, CNN.c
+    cases = [
+        ((K, b, W[:, :5], c), "c: expected shape (5,)"),
+        ((K, b, W[:-1], c), "W: expected C·h·w rows"),
+        ((K, b[:1], W, c), "b: expected shape (2,)"),
+    ]
+    for args, start in cases:
+        with pytest.raises(ValueError) as info:
+            dynamics.DigitCNN(*args)
+        assert str(info.value).startswith(start)
+    with pytest.raises(ValueError, match=r"^pool:"):
+        dynamics.DigitCNN(K, b, W, c, pool=0)
