@@ -36,6 +36,7 @@ between the two evaluations), leaves the entry out and emits a :class:`KinkWarni
 from __future__ import annotations
 
 import cmath
+import numbers
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -207,7 +208,36 @@ def perturb_each_entry(
     Yields:
         ``(index, old, results, taken)``: the entry's index, its original value, the results
         of ``evaluate`` and the values the entry held, one per offset.
+
+    Raises:
+        TypeError, ValueError: at the call, for a ``P`` that is not a writable float or
+            complex array (an integer array would round every step away), offsets that are
+            not numbers, a complex offset on a real ``P``, or an ``evaluate`` that is not
+            callable.
     """
+    if not isinstance(P, np.ndarray) or P.dtype.kind not in "fc":
+        raise TypeError(f"P: expected a float or complex numpy array, got {describe(P)}")
+    if not P.flags.writeable:
+        raise ValueError("P: expected a writable array (its entries are moved in place)")
+    if isinstance(offsets, (str, bytes)) or not isinstance(offsets, (Sequence, np.ndarray)):
+        raise TypeError(f"offsets: expected a sequence of numbers, got {describe(offsets)}")
+    for k, d in enumerate(offsets):
+        if isinstance(d, bool) or not isinstance(d, (numbers.Number, np.number)):
+            raise TypeError(f"offsets[{k}]: expected a number, got {describe(d)}")
+        if P.dtype.kind == "f" and isinstance(d, (complex, np.complexfloating)) and d.imag != 0:
+            raise ValueError(
+                f"offsets[{k}]: a complex offset {d!r} needs a complex P, got dtype {P.dtype}"
+            )
+    if not callable(evaluate):
+        raise TypeError(
+            f"evaluate: expected a callable with no arguments, got {describe(evaluate)}"
+        )
+    return _perturb_each_entry(P, offsets, evaluate)
+
+
+def _perturb_each_entry(
+    P: Array, offsets: Sequence[Any], evaluate: Callable[[], Result]
+) -> Iterator[tuple[tuple[int, ...], Any, list[Result], list[Any]]]:
     for i in np.ndindex(P.shape):
         old = P[i]
         results: list[Result] = []

@@ -339,3 +339,25 @@ def test_a_digit_network_is_checked_when_made() -> None:
         assert str(info.value).startswith(start)
     with pytest.raises(ValueError, match=r"^pool:"):
         dynamics.DigitCNN(K, b, W, c, pool=0)
+
+
+@pytest.mark.parametrize(
+    ("P", "offsets", "error", "start"),
+    [
+        (np.ones(2, dtype=int), (1e-3, -1e-3), TypeError, "P: expected a float or complex"),
+        ([1.0, 2.0], (1e-3,), TypeError, "P:"),
+        (np.ones(2), (1e-3j,), ValueError, "offsets[0]: a complex offset"),
+        (np.ones(2), "ab", TypeError, "offsets: expected a sequence of numbers"),
+        (np.ones(2), (None,), TypeError, "offsets[0]: expected a number"),
+    ],
+)
+def test_perturbing_entries_checks_its_arguments_at_the_call(P, offsets, error, start) -> None:
+    from bpcourse import gradcheck
+
+    with pytest.raises(error) as info:
+        gradcheck.perturb_each_entry(P, offsets, lambda: 0.0)
+    assert str(info.value).startswith(start)
+    frozen = np.ones(2)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^P: expected a writable array"):
+        gradcheck.perturb_each_entry(frozen, (1e-3,), lambda: 0.0)
