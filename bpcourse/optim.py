@@ -305,6 +305,13 @@ class Optimizer:
                 raise TypeError(
                     f"params[{i}]: expected a float64 array (updated in place), got dtype {p.dtype}"
                 )
+            if not p.flags.writeable:
+                raise ValueError(f"params[{i}]: expected a writable array (updated in place)")
+            if not np.isfinite(p).all():
+                raise ValueError(
+                    f"params[{i}]: expected finite values, got NaN or infinite entries (the "
+                    f"steps would only spread them)"
+                )
         self.params: list[np.ndarray] = list(params)
         self.lr = _check_lr(lr)
         self.t = 0

@@ -361,3 +361,14 @@ def test_perturbing_entries_checks_its_arguments_at_the_call(P, offsets, error, 
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match=r"^P: expected a writable array"):
         gradcheck.perturb_each_entry(frozen, (1e-3,), lambda: 0.0)
+
+
+def test_an_optimizer_refuses_parameters_it_cannot_update() -> None:
+    from bpcourse import optim
+
+    frozen = np.ones(2)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^params\[0\]: expected a writable array"):
+        optim.SGD([frozen], lr=0.1)
+    with pytest.raises(ValueError, match=r"^params\[1\]: expected finite values"):
+        optim.Adam([np.ones(2), np.array([np.nan])], lr=0.1)
