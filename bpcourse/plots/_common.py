@@ -12,6 +12,12 @@ def figure_to_png(fig: Figure, dpi: int = 80) -> bytes:
     """Render ``fig`` with the Agg canvas and return PNG bytes (used by the explorers)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from bpcourse._validate import check_positive_int, describe
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {describe(fig)}")
+    dpi = check_positive_int("dpi", dpi)
+
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -50,7 +56,14 @@ def _pin_labels(ax: Any) -> None:
 def _new_axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
     """Return ``(figure, ax)``: the given axes and its figure, or a new single-axes figure."""
     if ax is not None:
-        return ax.figure, ax
+        from matplotlib.axes import Axes
+
+        from bpcourse._validate import describe
+
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax: expected a matplotlib Axes or None, got {describe(ax)}")
+        figure: Any = ax.figure  # (a Figure, or a SubFigure, which draws the same way)
+        return figure, ax
     fig = Figure(figsize=figsize)
     fig.subplots_adjust(left=0.14, right=0.97, bottom=0.15, top=0.88)
     return fig, fig.add_subplot()

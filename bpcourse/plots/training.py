@@ -245,7 +245,7 @@ def plot_decision_boundary(
         y: labels in {0, 1}, ``(N,)``.
         ax: axes to draw on (a new figure when omitted).
         title: axes title; by default the accuracy on ``X``.
-        resolution: grid points per axis, an integer >= 5.
+        resolution: grid points per axis, an integer in 5..1000.
 
     Returns:
         The figure drawn on.
@@ -267,6 +267,8 @@ def plot_decision_boundary(
             f"with values {sorted(set(np.ravel(labels).tolist()))[:5]}"
         )
     resolution = check_positive_int("resolution", resolution, minimum=5)
+    if resolution > 1000:  # a million evaluations of score already take a while
+        raise ValueError(f"resolution: expected an integer in 5..1000, got {resolution}")
     lo, hi = points.min(axis=0), points.max(axis=0)
     pad = 0.15 * np.maximum(hi - lo, 1e-9)
     g1 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)

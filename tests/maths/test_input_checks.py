@@ -372,3 +372,15 @@ def test_an_optimizer_refuses_parameters_it_cannot_update() -> None:
         optim.SGD([frozen], lr=0.1)
     with pytest.raises(ValueError, match=r"^params\[1\]: expected finite values"):
         optim.Adam([np.ones(2), np.array([np.nan])], lr=0.1)
+
+
+def test_plots_name_a_wrong_figure_axes_or_grid() -> None:
+    from bpcourse import plots
+
+    with pytest.raises(TypeError, match=r"^fig: expected a matplotlib Figure"):
+        plots.figure_to_png("x")
+    with pytest.raises(TypeError, match=r"^ax: expected a matplotlib Axes or None"):
+        plots.plot_layer_gradient_norms(np.array([1.0, 0.5]), ax="x")
+    X, y = np.eye(2).repeat(2, axis=0), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=r"^resolution: expected an integer in 5\.\.1000"):
+        plots.plot_decision_boundary(lambda p: p[:, 0], X, y, resolution=10**5)
