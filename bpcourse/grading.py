@@ -670,6 +670,10 @@ def call_checked(
     """
     verify_integrity()
     label: str = name or str(getattr(func, "__name__", "your function"))
+    if _isinstance(args, (str, bytes)) or not _isinstance(args, (tuple, list)):
+        raise TypeError(f"args: expected a tuple of arguments, got {_repr(args)[:60]}")
+    if kwargs is not None and not _isinstance(kwargs, Mapping):
+        raise TypeError(f"kwargs: expected a dict of keyword arguments, got {_repr(kwargs)[:60]}")
     if not callable(func):
         raise AssertionError(f"{label}: expected a function, got {type(func).__name__}")
     for ref in own_work:  # a test written wrongly fails here, not as the learner's error
@@ -751,6 +755,10 @@ def call_checked(
     return got
 
 
+#: The rules :func:`graded` passes on to :func:`call_checked`.
+_CALL_RULES = frozenset({"own_work", "inputs_unchanged", "new_result", "no_recursion", "earlier"})
+
+
 def graded(func: Any, name: str | None = None, **rules: Any) -> Callable[..., Any]:
     """``func`` wrapped so that every call goes through :func:`call_checked` with ``rules``.
 
@@ -758,6 +766,9 @@ def graded(func: Any, name: str | None = None, **rules: Any) -> Callable[..., An
     own_work=[Value.backward])`` and then ``backward(root)`` as usual.
     """
     label: str = name or str(getattr(func, "__name__", "your function"))
+    unknown = sorted(set(rules) - _CALL_RULES)
+    if unknown:
+        raise TypeError(f"graded: unknown rule(s) {unknown}; the rules are {sorted(_CALL_RULES)}")
 
     def run(*args: Any, **kwargs: Any) -> Any:
         return call_checked(func, args, label, kwargs=kwargs, **rules)
@@ -908,6 +919,29 @@ def _evaluator(symbols: list[Any], expr: Any) -> Callable[..., float]:
     return evaluate
 
 
+def _check_count(label: str, value: Any, minimum: int) -> None:
+    """A setting of the test that must be an integer >= minimum (the test's error if not)."""
+    if _isinstance(value, _bool) or not _isinstance(value, int) or value < minimum:
+        raise ValueError(f"{label}: expected an integer >= {minimum}, got {_repr(value)}")
+
+
+def _check_real(label: str, value: Any) -> float:
+    """A setting of the test that must be a finite real number (the test's error if not)."""
+    if _isinstance(value, _bool) or not _isinstance(value, (int, _float, numpy.floating)):
+        raise TypeError(f"{label}: expected a finite number, got {_repr(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{label}: expected a finite number, got {_repr(value)}")
+    return _float(value)
+
+
+def _check_substitutions(substitutions: Any) -> None:
+    if substitutions is not None and not _isinstance(substitutions, Mapping):
+        raise TypeError(
+            "substitutions: expected a dict {symbol: expression} or None, got "
+            f"{_repr(substitutions)[:60]}"
+        )
+
+
 def sympy_function(
     expr: Any,
     symbols: Sequence[Any],
@@ -923,6 +957,9 @@ def sympy_function(
     :func:`check_sympy` for text, ``None`` or a symbol outside ``symbols``.
     """
     verify_integrity()
+    if _isinstance(symbols, (str, bytes)) or not _isinstance(symbols, (tuple, list)):
+        raise TypeError(f"symbols: expected a list of SymPy symbols, got {_repr(symbols)[:60]}")
+    _check_substitutions(substitutions)
     got = _sympify(name, expr)
     if substitutions:
         got = got.subs(dict(substitutions))
@@ -971,6 +1008,14 @@ def check_sympy(
             values are wrong, and at which point.
     """
     verify_integrity()
+    _check_substitutions(substitutions)
+    _check_count("n_points", n_points, 1)
+    _check_count("seed", seed, 0)
+    bounds = [_check_real(label, v) for label, v in (("low", low), ("high", high), ("rtol", rtol))]
+    if not bounds[0] < bounds[1]:
+        raise ValueError(f"high: expected a number above low = {low!r}, got {high!r}")
+    if bounds[2] <= 0:
+        raise ValueError(f"rtol: expected a positive number, got {rtol!r}")
     subs = dict(substitutions or {})
     got = _sympify(name, answer)
     want = _sympify(f"{name} (expected)", expected)

@@ -384,3 +384,24 @@ def test_plots_name_a_wrong_figure_axes_or_grid() -> None:
     X, y = np.eye(2).repeat(2, axis=0), np.array([0, 1, 0, 1])
     with pytest.raises(ValueError, match=r"^resolution: expected an integer in 5\.\.1000"):
         plots.plot_decision_boundary(lambda p: p[:, 0], X, y, resolution=10**5)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "start"),
+    [
+        (lambda x: G.call_checked(abs, 3), TypeError, "args: expected a tuple of arguments"),
+        (lambda x: G.call_checked(abs, (1.0,), kwargs=[1]), TypeError, "kwargs:"),
+        (lambda x: G.graded(abs, foo=1), TypeError, "graded: unknown rule(s) ['foo']"),
+        (lambda x: G.sympy_function(x**2, x), TypeError, "symbols: expected a list"),
+        (lambda x: G.check_sympy(x**2, x**2, substitutions=[1]), TypeError, "substitutions:"),
+        (lambda x: G.check_sympy(x**2, x**2, low=float("nan")), ValueError, "low:"),
+        (lambda x: G.check_sympy(x**2, x**2, low=2.0, high=1.0), ValueError, "high:"),
+        (lambda x: G.check_sympy(x**2, x**2, seed=-1), ValueError, "seed:"),
+        (lambda x: G.check_sympy(x**2, x**2, n_points=0), ValueError, "n_points:"),
+        (lambda x: G.check_sympy(x**2, x**2, rtol=0.0), ValueError, "rtol:"),
+    ],
+)
+def test_grading_helpers_name_a_wrongly_written_test(call, error, start) -> None:
+    with pytest.raises(error) as info:
+        call(sp.Symbol("x"))
+    assert str(info.value).startswith(start)
