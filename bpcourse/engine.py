@@ -48,6 +48,7 @@ Numerical behaviour, chosen on purpose:
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from typing import Any
 
@@ -130,6 +131,8 @@ def _power_slope(x: float, n: float) -> float:
 
 def format_number(x: float) -> str:
     """Format a number for a learner: 4 decimals, or scientific notation when tiny or huge."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"x: expected a real number, got {x!r} ({type(x).__name__})")
     if x == 0 or 1e-3 <= abs(x) < 1e5 or not math.isfinite(x):
         return f"{x:.4f}"
     return f"{x:.4e}"

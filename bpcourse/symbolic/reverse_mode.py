@@ -245,7 +245,9 @@ def count_ops(exprs: Iterable[Any]) -> int:
     nothing where it is used, the expression that defines it is counted once, and an
     expression repeated inside a tree is counted every time it appears (that is the swell).
     """
-    return int(sum(sympy.count_ops(e) for e in exprs))
+    if isinstance(exprs, (str, bytes)) or not isinstance(exprs, Iterable):
+        raise TypeError(f"exprs: expected a list of SymPy expressions, got {describe(exprs)}")
+    return int(sum(sympy.count_ops(_as_expr(f"exprs[{i}]", e)) for i, e in enumerate(exprs)))
 
 
 def reverse_mode_gradient(expr: Any, wrt: Any) -> SymbolicGradient:

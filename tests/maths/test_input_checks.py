@@ -405,3 +405,16 @@ def test_grading_helpers_name_a_wrongly_written_test(call, error, start) -> None
     with pytest.raises(error) as info:
         call(sp.Symbol("x"))
     assert str(info.value).startswith(start)
+
+
+def test_counting_and_formatting_name_what_they_were_given() -> None:
+    from bpcourse.engine import format_number
+
+    for bad in ("x+", None):
+        with pytest.raises(TypeError, match=r"^exprs: expected a list of SymPy expressions"):
+            symbolic.count_ops(bad)
+    with pytest.raises(TypeError, match=r"^exprs\[1\]: expected a SymPy expression"):
+        symbolic.count_ops([sp.Symbol("x"), "y"])
+    with pytest.raises(TypeError, match=r"^x: expected a real number"):
+        format_number("1")
+    assert format_number(np.float64(2.5)) == "2.5000"
