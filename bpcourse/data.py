@@ -433,7 +433,7 @@ def load_dataset(name: str, seed: int = 0, **kw: Any) -> Dataset:
     Returns:
         A :class:`Dataset` holding ``X``, ``y``, the task and the number of outputs.
     """
-    check_choice("dataset", name, DATASETS)
+    check_choice("name (the dataset)", name, DATASETS)
     return DATASETS[name](seed=seed, **kw)
 
 

@@ -450,7 +450,7 @@ def make_optimizer(name: str, params: Sequence[np.ndarray], lr: float, **kw: Any
     Raises:
         ValueError: for an unknown name. TypeError: for a hyper-parameter the optimizer lacks.
     """
-    check_choice("optimizer", name, OPTIMIZERS)
+    check_choice("name (the optimizer)", name, OPTIMIZERS)
     cls = OPTIMIZERS[name]
     allowed = set(cls.hyperparameters)
     unknown = sorted(set(kw) - allowed)

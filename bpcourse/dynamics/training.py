@@ -24,7 +24,7 @@ from bpcourse._validate import (
     check_positive_number,
     describe,
 )
-from bpcourse.data import Dataset, load_dataset, standardize, train_val_split
+from bpcourse.data import DATASETS, Dataset, load_dataset, standardize, train_val_split
 from bpcourse.dynamics._checks import _check_activation, _check_init, _check_seed
 from bpcourse.optim import OPTIMIZERS, clip_grad_norm, clip_grad_value, make_optimizer
 
@@ -90,6 +90,7 @@ def _resolve_dataset(dataset: Any, seed: int, dataset_kw: Mapping[str, Any] | No
     if isinstance(dataset, Dataset):
         return dataset
     if isinstance(dataset, str):
+        check_choice("dataset", dataset, DATASETS)
         return load_dataset(dataset, seed=seed, **check_options("dataset_kw", dataset_kw))
     if isinstance(dataset, (tuple, list)) and len(dataset) == 2:
         X = as_array("dataset[0] (X)", dataset[0], ndim=2)

@@ -58,7 +58,7 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("standardize std zero", lambda: standardize(X10, np.zeros(2), np.zeros(2)), ValueError, "std"),
     ("unknown dataset", lambda: load_dataset("mnist"), ValueError, "iris"),
     ("iris options", lambda: load_dataset("iris", n_samples=10), TypeError, "iris"),
-    ("dataset name not str", lambda: load_dataset(3), TypeError, "dataset"),
+    ("dataset name not str", lambda: load_dataset(3), TypeError, "name (the dataset)"),
 ]
 
 

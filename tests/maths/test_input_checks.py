@@ -418,3 +418,14 @@ def test_counting_and_formatting_name_what_they_were_given() -> None:
     with pytest.raises(TypeError, match=r"^x: expected a real number"):
         format_number("1")
     assert format_number(np.float64(2.5)) == "2.5000"
+
+
+def test_names_of_optimizers_and_data_sets_are_named_as_the_caller_gave_them() -> None:
+    from bpcourse import optim
+
+    with pytest.raises(ValueError, match=r"^name \(the dataset\): expected one of"):
+        data.load_dataset("mnist")
+    with pytest.raises(ValueError, match=r"^name \(the optimizer\): expected one of"):
+        optim.make_optimizer("rmsprop", [np.ones(2)], 0.1)
+    with pytest.raises(ValueError, match=r"^dataset: expected one of"):
+        dynamics.train("mnist")
