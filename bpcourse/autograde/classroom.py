@@ -182,6 +182,12 @@ def _expected_notebooks(api: Any, assignment: str) -> list[str]:
             names = []
     if names:
         return sorted(names)
+    source = Path(api.coursedir.root) / api.coursedir.source_directory
+    if not (source / assignment).is_dir():
+        known = sorted(p.name for p in source.iterdir() if p.is_dir()) if source.is_dir() else []
+        raise ValueError(
+            f"assignment: expected one of {known} (the folders of {source}), got {assignment!r}"
+        )
     result = api.generate_assignment(assignment, force=True)
     if not result.get("success"):
         raise RuntimeError(
@@ -850,10 +856,22 @@ def export_grades(
 
     ``score`` is ``raw_score`` minus the late penalty; a student without a submission gets an
     empty row with ``max_score`` only. Returns the number of rows written.
+
+    Raises:
+        ValueError: for an assignment of ``assignments`` that the gradebook does not know
+            (nothing is written then).
     """
     from nbgrader.api import MissingEntry
 
     api = course_api(root)
+    if assignments is not None:
+        with _gradebook(api) as gb:
+            known = sorted(a.name for a in gb.assignments)
+        unknown = [a for a in assignments if a not in known]
+        if unknown:  # before the file is touched
+            raise ValueError(
+                f"assignments: expected names from the gradebook {known}, got {unknown}"
+            )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     count = 0

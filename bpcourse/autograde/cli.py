@@ -230,7 +230,11 @@ def _grading_command(args: argparse.Namespace, root: Path) -> int:
     from bpcourse.autograde import classroom
 
     if args.command == "export-grades":
-        rows = classroom.export_grades(root, args.file, args.assignment)
+        try:
+            rows = classroom.export_grades(root, args.file, args.assignment)
+        except ValueError as exc:
+            print(f"bpcourse export-grades: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {rows} row(s) to {args.file}")
         return 0
     overrides = None
@@ -267,6 +271,9 @@ def _grading_command(args: argparse.Namespace, root: Path) -> int:
         )
     except classroom.SandboxUnavailableError as exc:
         print(f"bpcourse grade: not grading: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # an unknown assignment or student, said plainly
+        print(f"bpcourse grade: {exc}", file=sys.stderr)
         return 2
     print(classroom.format_table(results))
     csv_path = Path(args.csv) if args.csv else root / "grades" / f"{args.assignment}.csv"

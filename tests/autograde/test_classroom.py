@@ -364,3 +364,31 @@ def test_jupyterhub_example_config_loads() -> None:
     assert c.Exchange.root.startswith("/")
     assert c.CourseDirectory.db_url.startswith(("sqlite:///", "postgresql"))
     json.dumps(dict(c))  # only plain values: safe to copy into a hub's config
+
+
+def test_cli_names_an_unknown_assignment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped assignment id gets one line naming the known ones, not a traceback."""
+    (tmp_path / "nbgrader_config.py").write_text(
+        'c = get_config()\nc.CourseDirectory.source_directory = "solutions"\n'
+    )
+    (tmp_path / "solutions" / "01_chain_rule").mkdir(parents=True)
+    assert main(["--root", str(tmp_path), "grade", "01_chain_rul", "--unsandboxed"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpcourse grade: assignment: expected one of ['01_chain_rule']")
+    assert "Traceback" not in err and "01_chain_rul'" in err
+
+
+def test_export_names_an_unknown_assignment_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    out = tmp_path / "grades" / "all.csv"
+    args = ["--root", str(tmp_path), "export-grades", str(out), "--assignment", "01_chain_rul"]
+    assert main(args) == 2
+    assert capsys.readouterr().err.startswith(
+        "bpcourse export-grades: assignments: expected names from the gradebook [], got "
+        "['01_chain_rul']"
+    )
+    assert not out.exists()
