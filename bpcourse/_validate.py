@@ -87,13 +87,19 @@ def as_array(
         if arr.ndim not in allowed:
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"{name}: expected a {want} array, got shape {arr.shape}")
-    if finite and not np.all(np.isfinite(arr)):
+    if finite:
+        check_finite(name, arr)
+    return arr
+
+
+def check_finite(name: str, arr: np.ndarray) -> None:
+    """Raise a ValueError counting the NaN and infinite entries of ``arr``, if it has any."""
+    if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(
             f"{name}: expected finite values, got {bad} NaN or infinite "
             f"entr{'y' if bad == 1 else 'ies'} in an array of shape {arr.shape}"
         )
-    return arr
 
 
 def check_shape(

@@ -35,6 +35,7 @@ from bpcourse._validate import (
     check_positive_int,
     check_positive_number,
     describe,
+    seeded_rng,
 )
 
 __all__ = [
@@ -97,7 +98,7 @@ def make_moons(
     """
     n = check_positive_int("n_samples", n_samples, minimum=2)
     noise = check_nonnegative_number("noise", noise)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeded_rng(seed)
     n0 = n // 2
     n1 = n - n0
     t0 = np.linspace(0.0, np.pi, n0)
@@ -137,7 +138,7 @@ def make_spirals(
     n = check_positive_int("n_samples", n_samples, minimum=2 * k)
     noise = check_nonnegative_number("noise", noise)
     turns = check_positive_number("turns", turns)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeded_rng(seed)
     counts = np.full(k, n // k)
     counts[: n % k] += 1
     parts, labels = [], []
@@ -176,7 +177,7 @@ def make_regression_1d(
     high = check_finite_number("x_range[1]", high)
     if not low < high:
         raise ValueError(f"x_range: expected low < high, got {tuple(x_range)!r}")
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeded_rng(seed)
     x = rng.uniform(low, high, size=n)
     y = np.sin(x) + noise * rng.standard_normal(n)
     return x[:, None], y[:, None]
@@ -261,7 +262,7 @@ def train_val_split(
     n = X_arr.shape[0]
     if n < 2:
         raise ValueError(f"X: expected at least 2 rows to split, got shape {X_arr.shape}")
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeded_rng(seed)
     if check_flag("stratify", stratify):
         if y_arr.ndim != 1 or not np.issubdtype(y_arr.dtype, np.integer):
             raise ValueError(
@@ -458,8 +459,7 @@ def load_digits(scale: bool = True) -> tuple[np.ndarray, np.ndarray]:
         >>> X.shape, float(X.max()), np.bincount(y).tolist()[:3]
         ((1797, 1, 8, 8), 1.0, [178, 182, 177])
     """
-    if not isinstance(scale, bool):
-        raise TypeError(f"scale: expected True or False, got {describe(scale)}")
+    check_flag("scale", scale)
     raw = resources.files("bpcourse").joinpath("datasets/digits.csv.gz").read_bytes()
     table = np.loadtxt(gzip.decompress(raw).decode("ascii").splitlines(), delimiter=",")
     if table.shape != (1797, 65):

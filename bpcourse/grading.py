@@ -254,9 +254,7 @@ def _check_tolerances(rtol: Any, atol: Any) -> None:
     """The test's own tolerances must be numbers >= 0: a bad one is the test's error (a
     ValueError or TypeError), never a failed answer."""
     for label, value in (("rtol", rtol), ("atol", atol)):
-        if _isinstance(value, _bool) or not _isinstance(value, (int, _float, numpy.floating)):
-            raise TypeError(f"{label}: expected a number >= 0, got {_repr(value)}")
-        if not value >= 0 or value == _float("inf"):  # (NaN fails value >= 0)
+        if _check_real(label, value) < 0:
             raise ValueError(f"{label}: expected a finite number >= 0, got {_repr(value)}")
 
 

@@ -34,6 +34,7 @@ from bpcourse import data, dynamics, nn, optim, plots
 from bpcourse._validate import (
     as_array,
     check_choice,
+    check_flag,
     check_positive_int,
     check_positive_number,
     check_probability,
@@ -236,8 +237,7 @@ def gradient_flow_explorer(**options: Any) -> Explorer:
     inits = nn.explorer_inits()
     check_choice("activation", o["activation"], activations)
     check_choice("init", o["init"], inits)
-    if not isinstance(o["clip"], bool):
-        raise TypeError(f"clip: expected True or False, got {describe(o['clip'])}")
+    check_flag("clip", o["clip"])
     lr = check_positive_number("lr", o["lr"])
     threshold = check_positive_number("clip_threshold", o["clip_threshold"])
     num_epochs = check_positive_int("num_epochs", o["num_epochs"])

@@ -208,7 +208,7 @@ class DigitCNN:
         C = K.shape[0]
         check_shape("b", as_array("b", self.b, ndim=1, allow_complex=True), (C,), "(C,)")
         W = as_array("W", self.W, ndim=2, allow_complex=True)
-        side = round(float(np.sqrt(W.shape[0] / C))) if C else 0
+        side = self._pooled_side() if C else 0
         if C == 0 or side < 1 or C * side * side != W.shape[0]:
             raise ValueError(
                 f"W: expected C·h·w rows (C = {C} kernels, square pooled maps h = w), got shape "
@@ -286,10 +286,13 @@ class DigitCNN:
 
     # --- forward, backward and what they show --------------------------------------------
 
+    def _pooled_side(self) -> int:
+        """The side of one pooled feature map, from the dense weights' rows (C·side²)."""
+        return round(float(np.sqrt(self.W.shape[0] / self.K.shape[0])))
+
     def _check_images(self, X: Any, name: str = "X") -> Array:
         X = as_array(name, X, ndim=4, allow_complex=True)
-        size = round(float(np.sqrt(self.W.shape[0] / self.K.shape[0]))) * self.pool
-        size += self.K.shape[2] - 1
+        size = self._pooled_side() * self.pool + self.K.shape[2] - 1
         check_shape(name, X, (None, self.K.shape[1], size, size), "(N, 1, H, W) images")
         if X.shape[0] == 0:
             raise ValueError(f"{name}: expected at least one image, got shape {X.shape}")

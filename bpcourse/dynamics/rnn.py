@@ -16,6 +16,7 @@ from bpcourse._validate import (
     check_nonnegative_number,
     check_positive_int,
     check_positive_number,
+    seeded_rng,
 )
 from bpcourse.dynamics._checks import _check_seed, _readonly
 from bpcourse.dynamics.training import _check_clip
@@ -45,7 +46,7 @@ def delay_task(
     n = check_positive_int("n_samples", n_samples)
     T = check_positive_int("seq_len", seq_len, minimum=2)
     sigma = check_nonnegative_number("noise", noise)
-    rng = np.random.default_rng(_check_seed(seed))
+    rng = seeded_rng(seed)
     value = rng.uniform(-1.0, 1.0, n)
     X = np.zeros((n, T, 2))
     X[:, 0, 0] = value

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcourse._validate import as_array, check_shape, describe
+from bpcourse._validate import as_array, check_finite, check_shape, describe
 
 Array = np.ndarray
 
@@ -46,11 +46,6 @@ def _check_parameter_arrays(arrays: Any, named: list[tuple[str, Array]]) -> list
         if arr.dtype.kind not in "fc":
             raise TypeError(f"arrays[{i}] ({name}): expected a float array, got {describe(value)}")
         check_shape(f"arrays[{i}] ({name})", arr, P.shape)
-        if not np.isfinite(arr).all():
-            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
-            raise ValueError(
-                f"arrays[{i}] ({name}): expected finite values, got {bad} NaN or infinite "
-                f"entr{'y' if bad == 1 else 'ies'}"
-            )
+        check_finite(f"arrays[{i}] ({name})", arr)
         checked.append(arr)
     return checked

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from bpcourse._validate import check_choice, check_positive_int, describe
+from bpcourse._validate import check_choice, check_positive_int, describe, seeded_rng
 from bpcourse.nn._checks import Array
 
 InitFn = Callable[[int, int, np.random.Generator], Array]
@@ -98,6 +98,5 @@ def init_weights(init: str, n_in: int, n_out: int, rng: Any) -> Array:
     n_in = check_positive_int("n_in", n_in)
     n_out = check_positive_int("n_out", n_out)
     if not isinstance(rng, np.random.Generator):
-        seed = check_positive_int("rng", rng, minimum=0)
-        rng = np.random.default_rng(seed)
+        rng = seeded_rng(rng, "rng")
     return INITS[init](n_in, n_out, rng)

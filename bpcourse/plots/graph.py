@@ -199,13 +199,12 @@ def draw_graph(
     from matplotlib.axes import Axes
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 
-    from bpcourse._validate import check_choice, check_positive_int, describe
+    from bpcourse._validate import check_choice, check_flag, check_positive_int, describe
     from bpcourse.engine import Value, format_number, graph
 
     if not isinstance(root, Value):
         raise TypeError(f"root: expected a bpcourse.engine.Value, got {describe(root)}")
-    if not isinstance(show_grad, bool):
-        raise TypeError(f"show_grad: expected True or False, got {describe(show_grad)}")
+    check_flag("show_grad", show_grad)
     check_choice("rankdir", rankdir, ["auto", "LR", "TB"])
     max_nodes = check_positive_int("max_nodes", max_nodes)
     if ax is not None and not isinstance(ax, Axes):
