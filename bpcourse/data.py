@@ -317,8 +317,16 @@ def standardize(
             f"mean, std: expected both (to reuse a fit) or neither (to fit on X), got {given}"
         )
     if mean is None:
-        mu = X_arr.mean(axis=0)
-        sigma = X_arr.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = X_arr.mean(axis=0)
+            sigma = X_arr.std(axis=0)
+        if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+            # Sums or squares of huge features overflow: scale each feature by its largest
+            # magnitude, standardize that, and give mu and sigma back in X's units.
+            scale = np.abs(X_arr).max(axis=0)
+            scale = np.where(scale > 0, scale, 1.0)
+            X_s, mu_s, sigma_s = standardize(X_arr / scale)
+            return X_s, mu_s * scale, sigma_s * scale
         sigma = np.where(sigma > 0, sigma, 1.0)
     else:
         mu = as_array("mean", mean, ndim=1)

@@ -120,6 +120,25 @@ def test_standardize_fit_and_reuse() -> None:
     np.testing.assert_allclose(Z2, Z[:5])
 
 
+def test_standardize_features_whose_squares_overflow() -> None:
+    """Features near 1e200 (their squares overflow float64) standardize as their scaled-down
+    copies do, with mu and sigma in the features' own units, and a training run on them
+    works instead of failing on an infinite sigma."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(5.0, 3.0, size=(50, 2))
+    big = X * np.array([1e200, 1.0])
+    Z, mu, sigma = standardize(big)
+    Z_ref, mu_ref, sigma_ref = standardize(X)
+    np.testing.assert_allclose(Z, Z_ref, atol=1e-12)
+    np.testing.assert_allclose(mu / [1e200, 1.0], mu_ref)
+    np.testing.assert_allclose(sigma / [1e200, 1.0], sigma_ref)
+    np.testing.assert_allclose(standardize(big[:5], mu, sigma)[0], Z[:5], atol=1e-12)
+    from bpcourse import dynamics
+
+    X_moons, y_moons = make_moons(40, seed=0)
+    assert np.isfinite(dynamics.train((X_moons * 1e200, y_moons), num_epochs=5).train_loss).all()
+
+
 @pytest.mark.parametrize("name", sorted(DATASETS))
 def test_load_dataset_by_name(name: str) -> None:
     ds = load_dataset(name, seed=0)
