@@ -307,6 +307,10 @@ def train_char_model(
 ) -> tuple[CharRNN, CharTrainingHistory]:
     """Train on random mini-batches of the windows ``X``, ``Y`` (N, T).
 
+    Each step draws ``batch_size`` windows at random (with replacement). A ``batch_size`` of
+    N or more trains on all N windows at every step (full-batch gradient descent), as the
+    other trainers do with a batch larger than the data.
+
     Args:
         optimizer: "adam" or "sgd".
         max_norm: clip the global gradient norm to this value before each step
@@ -334,6 +338,7 @@ def train_char_model(
         )
     if X_val is not None:
         X_val, Y_val = model._check_windows(X_val, Y_val, ("X_val", "Y_val"))
+    full_batch = batch_size >= X.shape[0]
     start = time.perf_counter()
     rng = seeded_rng(seed)
     params = [p.copy() for p in model.parameters()]
@@ -342,8 +347,11 @@ def train_char_model(
     history = CharTrainingHistory()
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps):
-            batch = rng.integers(0, X.shape[0], size=batch_size)
-            loss, grads = current.gradients(X[batch], Y[batch])
+            if full_batch:
+                loss, grads = current.gradients(X, Y)
+            else:
+                batch = rng.integers(0, X.shape[0], size=batch_size)
+                loss, grads = current.gradients(X[batch], Y[batch])
             norm = global_norm(grads)
             history.loss.append(float(loss))
             history.grad_norm.append(norm)

@@ -99,6 +99,21 @@ def test_clipping_bounds_the_steps_of_an_exploding_run() -> None:
     assert raw.grad_norm[0] == clipped.grad_norm[0]  # same first batch, clipped afterwards
 
 
+def test_a_batch_as_large_as_the_data_trains_on_every_window() -> None:
+    """batch_size >= N is full-batch training: each step's loss is the loss on all windows
+    (a batch of a million windows is not drawn), whatever the seed."""
+    names = load_names()[:40]
+    vocab = CharVocab.from_texts(names)
+    X, Y = names_to_sequences(names, vocab, 10)
+    model = charmodel.CharRNN.init(vocab.size, 4, 8, seed=0)
+    kw = {"steps": 3, "lr": 0.1, "optimizer": "sgd"}
+    trained, h = charmodel.train_char_model(model, X, Y, batch_size=10**6, seed=1, **kw)
+    assert h.loss[0] == model.loss(X, Y)
+    _, again = charmodel.train_char_model(model, X, Y, batch_size=X.shape[0], seed=2, **kw)
+    assert again.loss == h.loss and h.loss[-1] < h.loss[0]
+    assert trained.loss(X, Y) < model.loss(X, Y)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "fragment"),
     [
