@@ -321,12 +321,14 @@ def standardize(
             mu = X_arr.mean(axis=0)
             sigma = X_arr.std(axis=0)
         if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
-            # Sums or squares of huge features overflow: scale each feature by its largest
-            # magnitude, standardize that, and give mu and sigma back in X's units.
+            # Sums or squares of huge features overflow: standardize each feature divided by
+            # its largest magnitude, and give mu and sigma back in X's units.
             scale = np.abs(X_arr).max(axis=0)
             scale = np.where(scale > 0, scale, 1.0)
-            X_s, mu_s, sigma_s = standardize(X_arr / scale)
-            return X_s, mu_s * scale, sigma_s * scale
+            scaled = X_arr / scale
+            mu_s, sigma_s = scaled.mean(axis=0), scaled.std(axis=0)
+            sigma_s = np.where(sigma_s > 0, sigma_s, 1.0 / scale)  # constant: sigma = 1
+            return (scaled - mu_s) / sigma_s, mu_s * scale, sigma_s * scale
         sigma = np.where(sigma > 0, sigma, 1.0)
     else:
         mu = as_array("mean", mean, ndim=1)

@@ -133,6 +133,10 @@ def test_standardize_features_whose_squares_overflow() -> None:
     np.testing.assert_allclose(mu / [1e200, 1.0], mu_ref)
     np.testing.assert_allclose(sigma / [1e200, 1.0], sigma_ref)
     np.testing.assert_allclose(standardize(big[:5], mu, sigma)[0], Z[:5], atol=1e-12)
+    constant = np.column_stack([big[:, 0], np.full(50, 3e300), np.zeros(50)])
+    Z, mu, sigma = standardize(constant)  # constant features are only centred: sigma = 1
+    assert (Z[:, 1:] == 0).all() and sigma[1:].tolist() == [1.0, 1.0]
+    assert mu[1:].tolist() == [3e300, 0.0]
     from bpcourse import dynamics
 
     X_moons, y_moons = make_moons(40, seed=0)
