@@ -14,6 +14,7 @@ Configure with ``c.Execute.kernel_manager_class =
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -163,6 +164,16 @@ class LimitedKernelManager(AsyncKernelManager):
         if not restart and self._runtime is not None:
             shutil.rmtree(self._runtime, ignore_errors=True)
             self._runtime = None
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        """Wait for the kernel process to end, checking every 10 ms.
+
+        jupyter_client checks every ``pollinterval`` (0.1 s) after it has stopped a kernel: a
+        killed kernel is gone within milliseconds, so most of that wait was the interval,
+        paid once per graded notebook. (A caller's timeout still bounds the wait.)
+        """
+        while await self._async_is_alive():
+            await asyncio.sleep(min(pollinterval, 0.01))
 
     # -- the command ---------------------------------------------------------------------------
 

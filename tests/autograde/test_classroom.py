@@ -337,6 +337,7 @@ def test_production_grading_config() -> None:
 
     c = load_config(ROOT)
     assert 10 <= c.Execute.timeout <= 120 and c.Execute.interrupt_on_timeout
+    assert c.Execute.shutdown_kernel == "immediate"  # nothing to save; its exit cost 0.3-0.5 s
     assert c.Execute.kernel_manager_class == "bpcourse.autograde.kernelmanager.LimitedKernelManager"
     assert 1024 <= c.LimitedKernelManager.memory_limit_mb <= 8192
     assert c.OverwriteCells.add_missing_cells is True
