@@ -160,10 +160,16 @@ class LimitedKernelManager(AsyncKernelManager):
         return spec
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        if not restart and self._runtime is not None:
-            shutil.rmtree(self._runtime, ignore_errors=True)
-            self._runtime = None
+        try:
+            await super()._async_cleanup_resources(restart=restart)
+        finally:
+            if not restart and self._runtime is not None:
+                shutil.rmtree(self._runtime, ignore_errors=True)
+                self._runtime = None
+
+    # AsyncKernelManager binds the public name to the base class's function, so nbclient's own
+    # call (after a kernel that died while starting) would skip the runtime folder's removal.
+    cleanup_resources = _async_cleanup_resources
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         """Wait for the kernel process to end, checking every 10 ms.

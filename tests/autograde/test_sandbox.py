@@ -481,3 +481,38 @@ def test_in_process_grading_reports_the_sandbox(tmp_path: Path) -> None:
     assert result.status == classroom.GRADED and result.sandbox == backend
     assert result.score == result.max_score
     assert grade_id  # the course helpers stay importable from this folder
+
+
+def test_a_kernel_that_dies_while_starting_leaves_no_runtime_folder(tmp_path: Path) -> None:
+    """A sandboxed kernel that exits before it answers (here its launcher refuses an option)
+    fails its notebook with nbclient's error and leaves nothing under the runtime root: the
+    clean-up after a failed start removes the kernel's runtime folder as a shutdown does."""
+    import atexit
+
+    import nbformat
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    from bpcourse.autograde.kernelmanager import LimitedKernelManager
+
+    backend = _sandbox_or_skip("any")
+
+    class DiesWhileStarting(LimitedKernelManager):
+        def launcher_arguments(self) -> list[str]:
+            return [*super().launcher_arguments(), "--no-such-option"]
+
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    config = Config()
+    config.LimitedKernelManager.sandbox = "require"
+    config.LimitedKernelManager.sandbox_backend = backend
+    config.LimitedKernelManager.runtime_root = str(runtime)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    client = NotebookClient(
+        nb, config=config, kernel_manager_class=DiesWhileStarting, kernel_name="python3",
+        startup_timeout=60, resources={"metadata": {"path": str(tmp_path)}},
+    )  # fmt: skip
+    with pytest.raises(RuntimeError, match="died"):
+        client.execute()
+    atexit.unregister(client._cleanup_kernel)  # (nbclient leaves it registered after a failure)
+    assert list(runtime.iterdir()) == []
