@@ -29,6 +29,8 @@ from bpcourse.autograde import sandbox as sandboxing
 
 __all__ = ["LimitedKernelManager"]
 
+_MAX_SOCKET_PATH = 107  # bytes in a Unix socket's path (sun_path, less its final NUL)
+
 # Variables a kernel may keep from the grader's environment (everything else is dropped in
 # the sandbox: the grader's environment can hold tokens and passwords).
 KEPT_VARIABLES = (
@@ -121,6 +123,19 @@ class LimitedKernelManager(AsyncKernelManager):
     def _make_runtime_dir(self) -> str:
         root = self.runtime_root or None
         path = tempfile.mkdtemp(prefix="bpcourse-kernel-", dir=root)
+        # the kernel's sockets are <folder>/kernel-1 ... kernel-5: a Unix socket's path holds
+        # at most 107 bytes, and ZeroMQ's own error would name neither the cause nor the fix
+        parent = os.path.dirname(path)
+        longest = len(os.fsencode(os.path.join(path, "kernel-999")))
+        if longest > _MAX_SOCKET_PATH:
+            os.rmdir(path)
+            room = _MAX_SOCKET_PATH - (longest - len(os.fsencode(parent)))
+            raise ValueError(
+                f"LimitedKernelManager.runtime_root: got {parent!r} ({len(os.fsencode(parent))} "
+                f"bytes), whose kernel sockets' paths would be {longest} bytes long; expected a "
+                f"folder whose path is at most {room} bytes long (a Unix socket's path holds at "
+                f"most {_MAX_SOCKET_PATH} bytes)"
+            )
         if os.geteuid() == 0:
             # owned by root; the kernel's group may enter it, and add its sockets while it is
             # unsealed: a kernel free to write here could fill the grader's disk

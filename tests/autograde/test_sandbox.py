@@ -25,10 +25,12 @@ import html
 import io
 import json
 import os
+import shutil
 import site
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -50,6 +52,18 @@ c.Execute.timeout = 10
 c.LimitedKernelManager.memory_limit_mb = 1536
 """
 PACKAGE = Path(__import__("bpcourse").__file__).resolve().parent
+
+
+@contextlib.contextmanager
+def _short_runtime_root() -> Any:
+    """A fresh folder straight under the system's temporary folder, for kernels' runtime
+    folders: their Unix sockets' paths must stay under 108 bytes, and pytest's own temporary
+    paths (user, run number, xdist worker, test name) can pass that."""
+    root = Path(tempfile.mkdtemp(prefix="bpk-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _sandbox_or_skip(backend: str) -> str:
@@ -230,6 +244,12 @@ class Run:
     secret: str
 
 
+@pytest.fixture(scope="module")
+def _module_runtime_root() -> Any:
+    with _short_runtime_root() as root:
+        yield root
+
+
 # One graded class per sandbox backend, each built once by one worker (its own xdist group).
 @pytest.fixture(
     scope="module",
@@ -240,8 +260,8 @@ class Run:
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
     backend = _sandbox_or_skip(request.param)
     tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
-    runtime = tmp / "run"  # the kernels' runtime folders: their command lines name it
-    runtime.mkdir()
+    # the kernels' runtime folders: their command lines name it
+    runtime = request.getfixturevalue("_module_runtime_root")
     config = SCRATCH_CONFIG + (
         f'c.LimitedKernelManager.sandbox_backend = "{backend}"\n'
         f"c.LimitedKernelManager.runtime_root = {str(runtime)!r}\n"
@@ -501,18 +521,39 @@ def test_a_kernel_that_dies_while_starting_leaves_no_runtime_folder(tmp_path: Pa
         def launcher_arguments(self) -> list[str]:
             return [*super().launcher_arguments(), "--no-such-option"]
 
-    runtime = tmp_path / "run"
-    runtime.mkdir()
-    config = Config()
-    config.LimitedKernelManager.sandbox = "require"
-    config.LimitedKernelManager.sandbox_backend = backend
-    config.LimitedKernelManager.runtime_root = str(runtime)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
-    client = NotebookClient(
-        nb, config=config, kernel_manager_class=DiesWhileStarting, kernel_name="python3",
-        startup_timeout=60, resources={"metadata": {"path": str(tmp_path)}},
-    )  # fmt: skip
-    with pytest.raises(RuntimeError, match="died"):
-        client.execute()
-    atexit.unregister(client._cleanup_kernel)  # (nbclient leaves it registered after a failure)
-    assert list(runtime.iterdir()) == []
+    with _short_runtime_root() as runtime:
+        config = Config()
+        config.LimitedKernelManager.sandbox = "require"
+        config.LimitedKernelManager.sandbox_backend = backend
+        config.LimitedKernelManager.runtime_root = str(runtime)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+        client = NotebookClient(
+            nb, config=config, kernel_manager_class=DiesWhileStarting, kernel_name="python3",
+            startup_timeout=60, resources={"metadata": {"path": str(tmp_path)}},
+        )  # fmt: skip
+        with pytest.raises(RuntimeError, match="died"):
+            client.execute()
+        atexit.unregister(client._cleanup_kernel)  # (nbclient leaves it registered on failure)
+        assert list(runtime.iterdir()) == []
+
+
+def test_a_runtime_root_too_long_for_a_socket_is_refused_by_name(tmp_path: Path) -> None:
+    """A runtime root whose kernel sockets' paths would pass the 107 bytes a Unix socket's path
+    may hold is refused before any kernel starts, with an error that names the setting, the
+    folder and the longest path it may have; no folder is left in it."""
+    import asyncio
+
+    from bpcourse.autograde.kernelmanager import LimitedKernelManager
+
+    backend = _sandbox_or_skip("any")
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    manager = LimitedKernelManager(
+        sandbox="require", sandbox_backend=backend, runtime_root=str(deep), kernel_name="python3"
+    )
+    with pytest.raises(ValueError, match=r"LimitedKernelManager\.runtime_root") as info:
+        asyncio.run(manager.start_kernel())
+    message = str(info.value)
+    assert repr(str(deep)) in message and "at most" in message and "107" in message
+    assert list(deep.iterdir()) == []
+    assert not manager.has_kernel
