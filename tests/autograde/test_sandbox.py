@@ -242,6 +242,7 @@ class Run:
     connections: list[bytes]
     seconds: float
     secret: str
+    runtime_left: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -260,7 +261,7 @@ def _module_runtime_root() -> Any:
 def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
     backend = _sandbox_or_skip(request.param)
     tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
-    # the kernels' runtime folders: their command lines name it
+    # the kernels' runtime folders: their command lines name it (the check for strays uses it)
     runtime = request.getfixturevalue("_module_runtime_root")
     config = SCRATCH_CONFIG + (
         f'c.LimitedKernelManager.sandbox_backend = "{backend}"\n'
@@ -302,7 +303,8 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     stray = [
         f"{pid} (uid {uid}): {cmd}"
         for pid, (uid, cmd) in _processes().items()
-        if pid not in processes and (hc.DAEMON_MARKER in cmd or str(tmp) in cmd)
+        if pid not in processes
+        and any(mark in cmd for mark in (hc.DAEMON_MARKER, str(tmp), str(runtime)))
     ]
     time.sleep(3)  # a daemon that escaped would act now
     after_wait = _outside_state(course)
@@ -312,6 +314,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     return Run(
         backend, course, attacks, baseline, baseline_outputs, _cell_scores(course), rows, code,
         output, before, after, after_wait, stray, listener.connections, seconds, secret,
+        sorted(p.name for p in runtime.iterdir()),
     )  # fmt: skip
 
 
@@ -357,6 +360,12 @@ def test_no_file_outside_the_attackers_output_changes(run: Run) -> None:
 
 def test_no_process_survives_grading(run: Run) -> None:
     assert not run.stray, run.stray
+
+
+def test_every_kernel_runtime_folder_is_removed(run: Run) -> None:
+    """Each kernel's private folder (connection file, sockets) goes with its kernel, also for
+    the attackers that kill, hang or flood theirs."""
+    assert run.runtime_left == []
 
 
 def test_no_network_connection_reaches_the_grading_machine(run: Run) -> None:
