@@ -126,12 +126,13 @@ class LimitedKernelManager(AsyncKernelManager):
         # the kernel's sockets are <folder>/kernel-1 ... kernel-5: a Unix socket's path holds
         # at most 107 bytes, and ZeroMQ's own error would name neither the cause nor the fix
         parent = os.path.dirname(path)
+        parent_bytes = len(os.fsencode(parent))
         longest = len(os.fsencode(os.path.join(path, "kernel-999")))
         if longest > _MAX_SOCKET_PATH:
             os.rmdir(path)
-            room = _MAX_SOCKET_PATH - (longest - len(os.fsencode(parent)))
+            room = _MAX_SOCKET_PATH - (longest - parent_bytes)
             raise ValueError(
-                f"LimitedKernelManager.runtime_root: got {parent!r} ({len(os.fsencode(parent))} "
+                f"LimitedKernelManager.runtime_root: got {parent!r} ({parent_bytes} "
                 f"bytes), whose kernel sockets' paths would be {longest} bytes long; expected a "
                 f"folder whose path is at most {room} bytes long (a Unix socket's path holds at "
                 f"most {_MAX_SOCKET_PATH} bytes)"

@@ -258,11 +258,15 @@ def _module_runtime_root() -> Any:
         pytest.param(b, marks=pytest.mark.xdist_group(f"hostile-{b}")) for b in ("bwrap", "unshare")
     ],
 )
-def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
+def run(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    _module_runtime_root: Path,
+) -> Run:
     backend = _sandbox_or_skip(request.param)
     tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
     # the kernels' runtime folders: their command lines name it (the check for strays uses it)
-    runtime = request.getfixturevalue("_module_runtime_root")
+    runtime = _module_runtime_root
     config = SCRATCH_CONFIG + (
         f'c.LimitedKernelManager.sandbox_backend = "{backend}"\n'
         f"c.LimitedKernelManager.runtime_root = {str(runtime)!r}\n"
