@@ -84,6 +84,24 @@ def test_sympy_substitution_accepts_forms_in_the_activation() -> None:
     G.check_sympy(a * (1 - a), sp.diff(sig, z), "da/dz", substitutions={a: sig})
 
 
+def test_sympy_longer_formula_in_another_function_passes() -> None:
+    """A tanh neuron's dL/dw written with sech**2, against the product written with tanh:
+    equal, though ``simplify`` alone does not reduce the difference to 0."""
+    w_, x_, b_, t_ = sp.symbols("w x b t")
+    act = sp.tanh(w_ * x_ + b_)
+    with_sech = sp.expand(2 * (act - t_) * sp.sech(w_ * x_ + b_) ** 2 * x_)
+    product = 2 * (a - t_) * (1 - a**2) * x_
+    G.check_sympy(with_sech, product, "dL_dw", substitutions={a: act})
+
+
+def test_sympy_difference_between_the_first_points_is_still_caught() -> None:
+    """Right at the first twelve points, wrong on a short interval that only a later point
+    (the 16th of seed 0, x = 0.434) falls in: the further points catch it."""
+    spike = sp.Piecewise((1, (x > 0.40) & (x < 0.47)), (0, True))
+    msg = fails(G.check_sympy, sp.sin(x) + spike, sp.sin(x), "f", seed=0)
+    assert msg == "f: not equal to the expected expression"
+
+
 def test_sympy_messages() -> None:
     expected = sp.diff(sp.sin(w * x), w)
     assert "sign" in fails(G.check_sympy, -expected, expected, "d")

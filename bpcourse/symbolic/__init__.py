@@ -14,6 +14,8 @@ $\partial L/\partial a$, $\partial a/\partial z$, $\partial z/\partial w$ (each 
 in the inputs), and :func:`confirm_chain_rule` checks that their product (summed over paths
 when a variable reaches the output along several) equals ``sympy.diff`` of the whole
 expression, by ``simplify`` of the difference and at random points.
+:func:`simplify_difference` compares any two formulas: written with exponentials first, where
+hyperbolic functions such as tanh and sech cancel at once, then by ``simplify``.
 
 **A tiny network in closed form (lesson 03).** :func:`mlp_loss_expression` writes the loss
 of a small :class:`bpcourse.nn.MLP` as one SymPy expression in weight symbols ``W1_12`` (layer
@@ -53,6 +55,7 @@ from bpcourse.symbolic.chain_rule import (
     compose,
     confirm_chain_rule,
     neuron_loss,
+    simplify_difference,
 )
 from bpcourse.symbolic.functions import (
     ACTIVATIONS,
@@ -108,5 +111,6 @@ __all__ = [
     "mlp_loss_expression",
     "neuron_loss",
     "reverse_mode_gradient",
+    "simplify_difference",
     "symbolic_mlp_gradients",
 ]

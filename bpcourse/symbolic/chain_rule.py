@@ -1,6 +1,7 @@
 r"""Functions written as named stages (:class:`Composition`) and the chain rule factor by
 factor: :func:`compose`, :func:`neuron_loss`, :func:`chain_rule_factors`,
-:func:`chain_rule_paths` and :func:`confirm_chain_rule` (lessons 01 and 02).
+:func:`chain_rule_paths` and :func:`confirm_chain_rule` (lessons 01 and 02), and
+:func:`simplify_difference`, the comparison of two formulas that the lessons' checks use.
 """
 
 from __future__ import annotations
@@ -281,6 +282,36 @@ def chain_rule_factors(composition: Composition, wrt: Symbol) -> list[Factor]:
             f"{len(paths)}; use chain_rule_paths for the sum over paths"
         )
     return paths[0]
+
+
+def simplify_difference(a: Any, b: Any) -> Expr:
+    r"""``a - b`` simplified: 0 when SymPy can show that the two formulas are equal.
+
+    ``sympy.simplify(a - b)`` alone can spend seconds on hyperbolic functions and still not
+    reach 0: the derivative of a tanh neuron written with $\operatorname{sech}^2 z$ against
+    the same derivative written with $1 - \tanh^2 z$ is such a case. Written with
+    exponentials ($\tanh z = (e^{z} - e^{-z}) / (e^{z} + e^{-z})$, and so on) the same
+    difference usually cancels at once, so that form is simplified first; when it does not
+    come out as 0, the result is ``sympy.simplify(a - b)``, in the functions the formulas
+    were written with.
+
+    Like every symbolic test of equality it can miss: a nonzero result may still be zero
+    (no program decides every identity), which is why the course's checks also compare the
+    two formulas at random points.
+
+    Args:
+        a, b: SymPy expressions (Python numbers are accepted).
+
+    Returns:
+        ``0`` (a SymPy ``Integer``) or the simplified difference.
+    """
+    difference = _as_expr("a", a) - _as_expr("b", b)
+    if difference == 0:
+        return sympy.Integer(0)
+    exponential = difference.rewrite(sympy.exp)
+    if exponential != difference and sympy.simplify(exponential) == 0:
+        return sympy.Integer(0)
+    return sympy.simplify(difference)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from bpcourse.symbolic import (
     lambdify_float,
     mlp_loss_expression,
     neuron_loss,
+    simplify_difference,
     symbolic_mlp_gradients,
 )
 
@@ -214,6 +215,32 @@ def test_a_wrong_derivative_is_caught():
     assert not wrong.ok
     assert "DISAGREE" in str(wrong)
     assert right.symbolic_equal is None and right.ok
+
+
+def test_simplify_difference_settles_hyperbolic_forms_that_simplify_leaves_open():
+    """The tanh neuron's dL/dw written with sech**2 (a right answer of lesson 01): plain
+    ``simplify`` of its difference from ``sympy.diff`` does not come out as 0, the helper's
+    form in exponentials does."""
+    neuron = neuron_loss("tanh", "mse")
+    with_sech = sympy.expand(2 * (sympy.tanh(w * x + b) - t) * sympy.sech(w * x + b) ** 2 * x)
+    direct = sympy.diff(neuron.expression(), w)
+    assert sympy.simplify(with_sech - direct) != 0
+    assert simplify_difference(with_sech, direct) == 0
+    assert simplify_difference(sympy.sech(z) ** 2, 1 - sympy.tanh(z) ** 2) == 0
+    assert simplify_difference(sympy.sin(2 * x), 2 * sympy.sin(x) * sympy.cos(x)) == 0
+    assert simplify_difference(1 / (1 + sympy.exp(-z)), sympy.exp(z) / (1 + sympy.exp(z))) == 0
+    assert simplify_difference(3, 3.0) == 0 and simplify_difference(x, x) == 0
+
+
+def test_simplify_difference_of_unequal_forms_is_simplify_in_the_original_functions():
+    wrong = sympy.cos(w * x)  # d/dw sin(w x) without the inner factor x
+    right = sympy.diff(sympy.sin(w * x), w)
+    got = simplify_difference(wrong, right)
+    assert got != 0
+    assert got == sympy.simplify(wrong - right)  # no exponentials in what the learner sees
+    assert not got.has(sympy.exp)
+    half = simplify_difference(1 - sympy.tanh(z), 1 - sympy.tanh(z) ** 2)
+    assert half != 0 and half.has(sympy.tanh)
 
 
 def test_composition_without_a_path_to_the_variable():

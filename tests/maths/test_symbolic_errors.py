@@ -23,6 +23,7 @@ from bpcourse.symbolic import (
     mlp_loss_expression,
     neuron_loss,
     reverse_mode_gradient,
+    simplify_difference,
     symbolic_mlp_gradients,
 )
 
@@ -89,6 +90,14 @@ CASES = [
         "high",
     ),
     ("confirm-nan-low", lambda: confirm_chain_rule(NEURON, w, low=float("nan")), ValueError, "low"),
+    ("difference-string-a", lambda: simplify_difference("x", x), TypeError, r"\ba: .*SymPy"),
+    ("difference-none-b", lambda: simplify_difference(x, None), TypeError, r"\bb: .*SymPy"),
+    (
+        "difference-matrix",
+        lambda: simplify_difference(sympy.Matrix([x]), x),
+        TypeError,
+        r"\ba: expected a (scalar )?SymPy expression",
+    ),
     # numeric helpers
     ("lambdify-missing-symbol", lambda: lambdify_float(x * y, [x]), ValueError, "symbols"),
     ("lambdify-string-symbol", lambda: lambdify_float(x, ["x"]), TypeError, r"symbols\[0\]"),
