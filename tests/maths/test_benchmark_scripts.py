@@ -98,3 +98,18 @@ def test_race_reports_every_contender(bench_mlp: ModuleType) -> None:
     timings = bench_mlp.race(steps, rounds=2, sample_seconds=0.0005, gap_seconds=0.0)
     assert set(timings) == set(steps)
     assert all(0 < t.best <= t.median for t in timings.values())
+
+
+def test_equivalence_cases_are_right_answers() -> None:
+    """Every answer the equivalence benchmark times is right: it passes the exercises' check
+    and the lesson helper shows a zero difference (the benchmark times acceptance)."""
+    import bpcourse.grading as G
+    from bpcourse.symbolic import simplify_difference
+
+    bench = _load("bench_equivalence")
+    assert len(bench.CASES) >= 5
+    for case in bench.CASES:
+        G.check_sympy(case.answer, case.expected, case.label, substitutions=case.substitutions)
+        got, want = case.in_inputs()
+        assert got != want, f"{case.label}: the answer is not written in another form"
+        assert simplify_difference(got, want) == 0, case.label
