@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
-from sympy.core.cache import clear_cache
 
+from bpcourse.dynamics.symbolic_cost import _best_time  # best of n, SymPy cache cleared
 from bpcourse.grading import check_sympy
 from bpcourse.symbolic import simplify_difference
 
@@ -84,22 +82,11 @@ CASES = [
 ]
 
 
-def best_time(func: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """The fastest of ``repeats`` runs, each on a cleared SymPy cache, and the last result."""
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        clear_cache()
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-    return best, result
-
-
 def measure(case: Case, repeats: int) -> dict[str, Any]:
     got, want = case.in_inputs()
-    plain, plain_result = best_time(lambda: sympy.simplify(got - want), repeats)
-    helper, helper_result = best_time(lambda: simplify_difference(got, want), repeats)
-    check, _ = best_time(
+    plain_result, plain = _best_time(lambda: sympy.simplify(got - want), repeats)
+    helper_result, helper = _best_time(lambda: simplify_difference(got, want), repeats)
+    _, check = _best_time(
         lambda: check_sympy(case.answer, case.expected, "answer", substitutions=case.substitutions),
         repeats,
     )

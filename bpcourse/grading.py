@@ -1072,7 +1072,9 @@ def check_sympy(
     if disagreement(3 * n_points) is None:
         return
     # Further points disagree although the first ones all agreed: rounding, or a difference
-    # confined to a small region. Only a symbolic zero still passes.
+    # confined to a small region. Only a symbolic zero still passes. (The same test as
+    # bpcourse.symbolic.simplify_difference, written out: this module imports nothing from
+    # the package a notebook could have patched.)
     difference = got - want
     if sympy.simplify(difference.rewrite(sympy.exp)) == 0 or sympy.simplify(difference) == 0:
         return
