@@ -21,6 +21,10 @@ Each is compared with
   floor for any numpy step, and the step's excess over it is call overhead and argument
   checks; on a small one, where calls dominate, the step folds passes into the products
   (see ``bpcourse.nn.mlp``) and comes in under it;
+- **tanh passes**: only the hidden activation's element-wise passes (tanh forward; 1 - a²
+  and the product with the gradient backward) on arrays of the step's shapes, in as few numpy
+  calls as a step can make them: beside the floor it shows how much of a target's allowance
+  above the floor the activation alone takes on this machine (see ``activation_step``);
 - ``MLP.backprop``, the reference pass that keeps every intermediate (plain numpy style);
 - PyTorch (CPU, float64), HIPS ``autograd`` and ``micrograd``, each when it can be imported.
 
@@ -165,6 +169,45 @@ def plain_numpy_step(case: Case, X: np.ndarray, y: np.ndarray) -> Step:
             if l > 0:
                 np.matmul(D, Ws[l].T, out=Ds[l])
         return value
+
+    return step
+
+
+def activation_step(case: Case) -> Step:
+    """Only the element-wise passes of the hidden activation, in as few numpy calls as a step
+    can make them.
+
+    Forward, tanh once per hidden layer (each layer needs the one before); backward, tanh'
+    = 1 - a² for every hidden layer at once (two calls over one array that holds every layer,
+    as ``bpcourse.nn.mlp`` does), then once per layer the product with the gradient coming
+    back (each needs the layer after it). Arrays have the step's shapes, N x n_l per layer.
+    Without a compiled kernel of its own a float64 numpy step cannot do this work in fewer
+    calls or passes, so beside the GEMM floor it shows how much of a target's allowance above
+    the floor the activation alone takes on this machine.
+    """
+    if case.activation != "tanh":
+        raise ValueError(f"activation_step times tanh only, got {case.activation!r}")
+    rng = np.random.default_rng(2)
+    N, widths = case.batch, case.layer_sizes[1:-1]
+    A_all, S_all = np.empty((sum(widths), N)), np.empty((sum(widths), N))
+    edges = list(itertools.accumulate(widths, initial=0))
+    rows = [slice(a, b) for a, b in itertools.pairwise(edges)]
+    layers = [
+        (A_all[r], S_all[r], rng.standard_normal((n, N)), np.empty((n, N)))
+        for r, n in zip(rows, widths)
+    ]
+    pre_activations = [rng.standard_normal((n, N)) for n in widths]
+
+    def step() -> list[np.ndarray]:
+        for (A, _, _, _), Z in zip(layers, pre_activations):
+            np.tanh(Z, out=A)  # one read and one write, as tanh in place over the product
+        np.multiply(A_all, A_all, out=S_all)
+        np.subtract(1.0, S_all, out=S_all)
+        for _, S, D, delta in reversed(layers):
+            # The layer's delta (a step writes it over D; here D must stay as it is, or
+            # repeated calls would shrink it into subnormal numbers, which are slow).
+            np.multiply(D, S, out=delta)
+        return [delta for _, _, _, delta in layers]
 
     return step
 
@@ -408,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             steps: dict[str, Step] = {
                 "GEMM floor": gemm_floor_step(case),
                 "plain numpy": plain_numpy_step(case, X, y),
+                "tanh passes": activation_step(case),
                 "bpcourse": bpcourse_step(case, X, y),
                 "bpcourse backprop()": bpcourse_reference_step(case, X, y),
             }
@@ -474,6 +518,12 @@ def main(argv: list[str] | None = None) -> int:
             f"  {label}: (plain numpy / GEMM floor = "
             f"{ratio(label, 'plain numpy', 'GEMM floor')}; step / plain numpy = "
             f"{ratio(label, 'bpcourse', 'plain numpy')})"
+        )
+        share = results[label]["tanh passes"].median / results[label]["GEMM floor"].median
+        print(
+            f"  {label}: (tanh passes alone / GEMM floor = "
+            f"{ratio(label, 'tanh passes', 'GEMM floor')}: of the {floor_target - 1:.2f} the "
+            f"target allows above the floor, they take {share / (floor_target - 1):.0%})"
         )
         if "PyTorch" in results[label]:
             print(f"  {label}: step / PyTorch = {ratio(label, 'bpcourse', 'PyTorch')} (< 1)")

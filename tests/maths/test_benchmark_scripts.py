@@ -2,8 +2,9 @@
 
 A benchmark that times the wrong work gives a wrong ratio silently, so the workloads are
 checked here: the engine's MLP graph has the size the report gives and its loss, the phases of
-``--split`` are all measured, and the plain numpy step of ``bench_mlp`` is a real training step's
-arithmetic (its loss matches the formula it claims for both losses).
+``--split`` are all measured, the plain numpy step of ``bench_mlp`` is a real training step's
+arithmetic (its loss matches the formula it claims for both losses) and its tanh passes are a
+step's activation work.
 """
 
 from __future__ import annotations
@@ -85,6 +86,28 @@ def test_plain_numpy_is_a_training_step(bench_mlp: ModuleType, index: int) -> No
         log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         want = float(-log_p[np.arange(len(y)), y].mean())
     assert value == pytest.approx(want, rel=1e-12)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_tanh_passes_are_the_activation_work_of_a_step(bench_mlp: ModuleType, index: int) -> None:
+    """The activation contender computes delta = D * (1 - tanh(Z)²) for every hidden layer of
+    the case's shape, and the same numbers at every call (nothing drifts, e.g. into subnormal
+    numbers that would time slower than a real step's)."""
+    case = bench_mlp.CASES[index]
+    step = bench_mlp.activation_step(case)
+    first = [d.copy() for d in step()]
+    assert [d.shape for d in first] == [(n, case.batch) for n in case.layer_sizes[1:-1]]
+    for _ in range(3):
+        assert all(np.array_equal(a, b) for a, b in zip(step(), first))
+    # The same draws again: Z (pre-activations) and D (incoming gradients) per layer.
+    rng = np.random.default_rng(2)
+    widths = case.layer_sizes[1:-1]
+    D = [rng.standard_normal((n, case.batch)) for n in widths]
+    Z = [rng.standard_normal((n, case.batch)) for n in widths]
+    for got, z, d in zip(first, Z, D):
+        np.testing.assert_allclose(got, d * (1.0 - np.tanh(z) ** 2), rtol=1e-14, atol=1e-300)
+    with pytest.raises(ValueError, match="tanh only"):
+        bench_mlp.activation_step(bench_mlp.Case("relu", [2, 3, 1], 4, "mse", "relu"))
 
 
 def test_race_reports_every_contender(bench_mlp: ModuleType) -> None:
