@@ -136,3 +136,17 @@ def test_equivalence_cases_are_right_answers() -> None:
         got, want = case.in_inputs()
         assert got != want, f"{case.label}: the answer is not written in another form"
         assert simplify_difference(got, want) == 0, case.label
+
+
+def test_thread_benchmark_times_both_counts_and_stops_its_busy_processes() -> None:
+    bench = _load("bench_threads")
+    _, history = bench.char_model_workload(steps=3)()
+    assert len(history.loss) == 3  # the lesson's training, the steps asked for
+    with bench.busy_cores(2) as procs:
+        assert all(p.poll() is None for p in procs)  # running, each on a core
+    assert all(p.poll() is not None for p in procs)  # and stopped afterwards
+    results = bench.run([0, 1], repeats=1, steps=2, threads=2)
+    assert set(results) == {(w, b) for w in ("char model", "MLP 784") for b in (0, 1)}
+    assert all(set(times) == {1, 2} and min(times.values()) > 0 for times in results.values())
+    with pytest.raises(Exception, match="--busy: expected numbers of busy processes"):
+        bench._busy_counts("one,two")
