@@ -28,6 +28,11 @@ Environment (defaults in brackets):
 - ``BPCOURSE_COURSE_ROOT``, ``BPCOURSE_EXCHANGE``, ``BPCOURSE_DB_URL``: passed on to every
   server for ``deploy/nbgrader_config.py`` (and ``JUPYTER_CONFIG_PATH``, if set, to find it
   elsewhere than ``/etc/jupyter``).
+- ``BPCOURSE_KERNEL_THREADS`` [1]: threads of the numeric libraries (OpenBLAS, OpenMP, MKL) in
+  every user's kernels. Many users share the machine's cores: a kernel that starts as many
+  BLAS threads as there are cores makes every threaded product wait for cores that other
+  users' kernels hold (``benchmarks/bench_threads.py`` measures it). Raise it only for a class
+  with a machine, or a CPU limit, of several cores per user.
 - ``BPCOURSE_HUB_DEMO`` [unset]: ``1`` turns this file into a DEMO on one machine (``make hub``),
   see the section "DEMO ONLY" below. Never set it for a real class.
 """
@@ -57,6 +62,22 @@ def _members(group: str) -> list[str]:
 
 
 instructors, students = _members(INSTRUCTORS), _members(STUDENTS)
+
+
+def _kernel_threads() -> str:
+    text = os.environ.get("BPCOURSE_KERNEL_THREADS", "1")
+    try:
+        threads = int(text)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(
+            f"BPCOURSE_KERNEL_THREADS: expected a positive whole number of threads, got {text!r}"
+        )
+    return str(threads)
+
+
+KERNEL_THREADS = _kernel_threads()
 
 # --- DEMO ONLY (BPCOURSE_HUB_DEMO=1, `make hub`) -----------------------------------------------
 # A class to try out on one machine without Unix accounts: JupyterHub's DummyAuthenticator
@@ -124,8 +145,15 @@ c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 # JUPYTER_CONFIG_PATH: where nbgrader_config.py is when it is not in /etc/jupyter (the tests).
 _passed = ["BPCOURSE_COURSE_ROOT", "BPCOURSE_EXCHANGE", "BPCOURSE_DB_URL", "JUPYTER_CONFIG_PATH"]
+# The numeric libraries' threads: every kernel a server starts inherits them (see
+# BPCOURSE_KERNEL_THREADS above; graded kernels get their own setting, LimitedKernelManager's
+# library_threads, 1 by default).
 c.Spawner.environment = {
     "PATH": f"{os.path.join(ENV, 'bin')}:/usr/local/bin:/usr/bin:/bin",
+    **{
+        name: KERNEL_THREADS
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    },
     **{name: os.environ[name] for name in _passed if name in os.environ},
 }
 

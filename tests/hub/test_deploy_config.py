@@ -48,3 +48,28 @@ def test_jupyterhub_config(monkeypatch: pytest.MonkeyPatch) -> None:
     (role,) = c.JupyterHub.load_roles
     assert role["groups"] == ["formgrade-bpcourse"]
     assert role["scopes"] == ["access:services!service=bpcourse"]
+
+
+_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.mark.parametrize(("given", "threads"), [(None, "1"), ("4", "4"), (" 2 ", "2")])
+def test_every_users_kernels_get_the_class_thread_count(
+    monkeypatch: pytest.MonkeyPatch, given: str | None, threads: str
+) -> None:
+    """Users share the cores: their servers, hence their kernels, run the numeric libraries
+    with BPCOURSE_KERNEL_THREADS threads (1 unless set), the formgrader service too."""
+    monkeypatch.setattr(grp, "getgrnam", lambda g: grp.struct_group(("g", "x", 1, ["u"])))
+    monkeypatch.delenv("BPCOURSE_KERNEL_THREADS", raising=False)
+    env = {} if given is None else {"BPCOURSE_KERNEL_THREADS": given}
+    c = _load("jupyterhub_config.py", monkeypatch, **env)
+    for name in _THREAD_VARIABLES:
+        assert c.Spawner.environment[name] == threads, name
+        assert c.JupyterHub.services[0]["environment"][name] == threads, name
+
+
+@pytest.mark.parametrize("given", ["0", "-2", "two", "1.5", ""])
+def test_a_bad_thread_count_is_refused_by_name(monkeypatch: pytest.MonkeyPatch, given: str) -> None:
+    monkeypatch.setattr(grp, "getgrnam", lambda g: grp.struct_group(("g", "x", 1, ["u"])))
+    with pytest.raises(ValueError, match=r"BPCOURSE_KERNEL_THREADS: expected a positive whole"):
+        _load("jupyterhub_config.py", monkeypatch, BPCOURSE_KERNEL_THREADS=given)

@@ -15,6 +15,7 @@ groups, in homes under a scratch folder, and removes them at the end.
 - The instructor collects, grades with ``bpcourse grade`` (in the grading sandbox, as the
   unprivileged instructor), generates and releases feedback;
   student A fetches the feedback and finds their score in it; the export lists all three.
+- Student A's kernels run the numeric libraries with one thread (the class's setting).
 - Isolation: B cannot reach A's server or the formgrader service through the hub, nor read
   A's submission or the instructor's course directory as a Unix user; the instructor opens
   formgrader.
@@ -300,6 +301,21 @@ def _api(page: Any, method: str, path: str, **kw: Any) -> Any:
     return response
 
 
+def _kernel_environment(user: str, timeout: float = 60.0) -> dict[str, str]:
+    """The environment of ``user``'s one running kernel process, read from /proc (as root)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = subprocess.run(
+            ["pgrep", "-u", user, "-f", "ipykernel"], capture_output=True, text=True
+        ).stdout.split()
+        if len(found) == 1:
+            raw = Path(f"/proc/{found[0]}/environ").read_bytes()
+            pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+            return {k.decode(): v.decode(errors="replace") for k, v in pairs}
+        assert time.monotonic() < deadline, f"kernel processes of {user}: {found}"
+        time.sleep(0.5)
+
+
 def _answered(nb: dict[str, Any], n: int) -> tuple[dict[str, Any], list[str]]:
     """The fetched notebook with the first ``n`` code answers replaced by the solution's."""
     solutions = {grade_id(c): c.source for c in read(solution_path(AID)).cells if grade_id(c)}
@@ -358,6 +374,17 @@ def test_a_class_on_the_hub(klass: Class) -> None:
             validated = _api(page_a, "POST", f"{base_a}/assignments/validate",
                              form={"path": nb_path}).json()  # fmt: skip
             assert validated["success"], validated
+            # A kernel of A's server runs the numeric libraries with the class's thread count
+            # (deploy/jupyterhub_config.py, BPCOURSE_KERNEL_THREADS, 1 by default): users
+            # share the cores.
+            kernel = _api(page_a, "POST", f"{base_a}/api/kernels",
+                          data=json.dumps({"name": "python3"})).json()  # fmt: skip
+            try:
+                kernel_env = _kernel_environment(a)
+            finally:
+                _api(page_a, "DELETE", f"{base_a}/api/kernels/{kernel['id']}")
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                assert kernel_env.get(name) == "1", (name, kernel_env.get(name))
             # Submit with the Assignments tab's button.
             fetched_list.get_by_role("button", name="Submit").first.click()
             page_a.locator("#submitted_assignments_list").get_by_text(AID).first.wait_for(
