@@ -190,24 +190,22 @@ def activation_step(case: Case) -> Step:
     rng = np.random.default_rng(2)
     N, widths = case.batch, case.layer_sizes[1:-1]
     A_all, S_all = np.empty((sum(widths), N)), np.empty((sum(widths), N))
-    edges = list(itertools.accumulate(widths, initial=0))
-    rows = [slice(a, b) for a, b in itertools.pairwise(edges)]
-    layers = [
-        (A_all[r], S_all[r], rng.standard_normal((n, N)), np.empty((n, N)))
-        for r, n in zip(rows, widths)
-    ]
-    pre_activations = [rng.standard_normal((n, N)) for n in widths]
+    bounds = np.cumsum(widths)[:-1]
+    A, S = np.split(A_all, bounds), np.split(S_all, bounds)  # views: one block per layer
+    D = [rng.standard_normal((n, N)) for n in widths]  # the gradients coming back
+    Z = [rng.standard_normal((n, N)) for n in widths]  # the pre-activations
+    deltas = [np.empty((n, N)) for n in widths]
 
     def step() -> list[np.ndarray]:
-        for (A, _, _, _), Z in zip(layers, pre_activations):
-            np.tanh(Z, out=A)  # one read and one write, as tanh in place over the product
+        for l in range(len(widths)):
+            np.tanh(Z[l], out=A[l])  # one read and one write, as tanh in place over the product
         np.multiply(A_all, A_all, out=S_all)
         np.subtract(1.0, S_all, out=S_all)
-        for _, S, D, delta in reversed(layers):
+        for l in reversed(range(len(widths))):
             # The layer's delta (a step writes it over D; here D must stay as it is, or
             # repeated calls would shrink it into subnormal numbers, which are slow).
-            np.multiply(D, S, out=delta)
-        return [delta for _, _, _, delta in layers]
+            np.multiply(D[l], S[l], out=deltas[l])
+        return deltas
 
     return step
 

@@ -10,8 +10,8 @@ Two workloads of the lessons, each timed with 1 BLAS thread and with one per cor
 
 - ``char model``: lesson 07's character-level RNN trained on the names (embedding 16, hidden 64,
   windows of 25 characters, batch 32), ``--steps`` steps of ``dynamics.train_char_model``;
-- ``MLP 784``: ``MLP([784, 128, 64, 10])`` training steps (``loss_and_gradients``, tanh,
-  cross-entropy, batch 64), the largest dense products of the course.
+- ``MLP 784``: training steps of ``bench_mlp``'s 784-128-64-10 network (``loss_and_gradients``,
+  tanh, cross-entropy, batch 64), the largest dense products of the course.
 
 each while 0, 1, ... other processes keep cores busy (a pure-Python loop each, as another
 user's running cell would). The two thread counts alternate, and the best of ``--repeats`` runs
@@ -33,11 +33,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
+import bench_mlp
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from bpcourse import data, dynamics
-from bpcourse.nn import MLP
 
 SPIN = "while True:\n    pass\n"
 
@@ -56,16 +56,15 @@ def char_model_workload(steps: int) -> Callable[[], object]:
 
 
 def mlp_workload(steps: int) -> Callable[[], object]:
-    """``steps`` training steps (forward and backward) of a 784-128-64-10 tanh MLP."""
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((64, 784))
-    y = rng.integers(0, 10, size=64)
-    net = MLP([784, 128, 64, 10], activation="tanh", seed=0)
+    """``steps`` training steps (forward and backward) of ``bench_mlp``'s 784-128-64-10 tanh
+    MLP with cross-entropy, on its batch of 64."""
+    case = next(c for c in bench_mlp.CASES if c.label == "784-128-64-10 xent")
+    step = bench_mlp.bpcourse_step(case, *bench_mlp.make_batch(case))
 
     def run() -> object:
         out = None
         for _ in range(steps):
-            out = net.loss_and_gradients(X, y, "softmax_cross_entropy")
+            out = step()
         return out
 
     return run
@@ -149,10 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     busy = args.busy if args.busy is not None else list(range(cores + 1))
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     print(f"Python {platform.python_version()}, numpy {np.__version__}, {cores} CPUs")
-    if blas:
-        print(f"BLAS: {blas[0].get('internal_api')} {blas[0].get('version')}")
+    print(f"BLAS: {bench_mlp.blas_description()[0]}")
     print("best of", args.repeats, "runs; ratio = (one thread per core) / (one thread)")
     run(busy, args.repeats, args.steps, args.threads)
     return 0
